@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build both modules against every kernel of the matrix with W=1, in one
+# kbuild pass and the step-by-step way, and check what modpost and modinfo
+# say about them.
+set -eu
+. "$(dirname "$0")/lib/report.sh"
+. "$(dirname "$0")/lib/kernels.sh"
+. "$(dirname "$0")/lib/scratch.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+version=$(cat "$LKM_STACK_TOP/VERSION")
+
+# Compiler and modpost warnings, and modpost's unresolved symbols.
+WARNINGS='warning:|WARNING:|undefined!'
+
+check_modinfo() {
+	kver=$1 dir=$2
+	client=$dir/src/client/client_lkm.ko
+	core=$dir/src/core/core_lkm.ko
+	expect_eq "$kver: client_lkm depends" core_lkm \
+		"$(modinfo -F depends "$client")"
+	expect_eq "$kver: core_lkm depends on nothing" "" \
+		"$(modinfo -F depends "$core")"
+	for ko in "$core" "$client"; do
+		m=$(basename "$ko" .ko)
+		expect_eq "$kver: $m version" "$version" "$(modinfo -F version "$ko")"
+		expect_eq "$kver: $m license" GPL "$(modinfo -F license "$ko")"
+		expect_eq "$kver: $m vermagic release" "$kver" \
+			"$(modinfo -F vermagic "$ko" | cut -d' ' -f1)"
+	done
+}
+
+# CRC of SYMBOL in a Module.symvers file, e.g. 0x1234abcd.
+symvers_crc() {
+	awk -v s="$2" '$2 == s { print $1 }' "$1"
+}
+
+# CRC client_lkm.ko recorded for SYMBOL when it was built.
+client_crc() {
+	modprobe --dump-modversions "$1" | awk -v s="$2" '$2 == s { print $1 }'
+}
+
+check_one_pass_build() {
+	kver=$1 dir=$work/$kver-onepass
+	scratch_tree "$dir"
+	if out=$(make -C "$dir" all KVER="$kver" W=1 2>&1); then
+		pass "$kver: one-pass build (W=1)"
+	else
+		fail "$kver: one-pass build (W=1)" "make all succeeds" "$out"
+		return
+	fi
+	expect_no_match "$kver: one-pass build has no warnings" "$WARNINGS" "$out"
+	check_modinfo "$kver" "$dir"
+}
+
+check_step_by_step_build() {
+	kver=$1 dir=$work/$kver-steps
+	scratch_tree "$dir"
+	if out=$(make -C "$dir/src/core" KVER="$kver" W=1 2>&1 &&
+		make -C "$dir/src/client" KVER="$kver" W=1 2>&1); then
+		pass "$kver: step-by-step build (src/core, then src/client)"
+	else
+		fail "$kver: step-by-step build (src/core, then src/client)" \
+			"both makes succeed" "$out"
+		return
+	fi
+	expect_no_match "$kver: step-by-step build has no warnings" \
+		"$WARNINGS" "$out"
+	for sym in exp_int get_skey; do
+		crc=$(symvers_crc "$dir/src/core/Module.symvers" "$sym")
+		expect_match "$kver: core_lkm's Module.symvers exports $sym" \
+			'^0x[0-9a-f]{8}$' "$crc"
+		expect_eq "$kver: client's CRC for $sym matches core's export" \
+			"$crc" "$(client_crc "$dir/src/client/client_lkm.ko" "$sym")"
+	done
+}
+
+check_missing_headers_message() {
+	out=$(make -C "$LKM_STACK_TOP" all KVER=0.0-no-such-kernel 2>&1) || true
+	expect_match "missing headers: one line naming the package to install" \
+		'^error: no kernel build tree at .*install linux-headers-0\.0-no-such-kernel' \
+		"$out"
+}
+
+section "build: every kernel of the matrix, W=1"
+for kver in $(kernel_matrix); do
+	if ! ensure_headers "$kver"; then
+		fail "$kver: headers" "linux-headers-$kver installed" "not installable"
+		continue
+	fi
+	check_one_pass_build "$kver"
+	check_step_by_step_build "$kver"
+done
+check_missing_headers_message
+
+[ "${LKM_STACK_SUITE:-}" ] || summary

@@ -1,0 +1,78 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Named checks with a running tally.  Every test stage sources this file;
+# each check prints one PASS/FAIL line as it runs, a failure says what was
+# expected and what was seen, and summary() prints "N passed, N failed".
+#
+# When tests/run drives several stages it sets LKM_STACK_RESULTS to one
+# file, so the final summary counts every stage.
+
+: "${LKM_STACK_RESULTS:=$(mktemp "${TMPDIR:-/tmp}/lkm-stack-results.XXXXXX")}"
+export LKM_STACK_RESULTS
+
+pass() {
+	printf 'PASS: %s\n' "$1"
+	printf 'pass %s\n' "$1" >>"$LKM_STACK_RESULTS"
+}
+
+# fail NAME EXPECTED SEEN
+fail() {
+	printf 'FAIL: %s\n' "$1"
+	printf '      expected: %s\n' "$2"
+	printf '      seen:     %s\n' "$3" | sed '2,$s/^/                /'
+	printf 'fail %s\n' "$1" >>"$LKM_STACK_RESULTS"
+}
+
+# expect_eq NAME EXPECTED SEEN
+expect_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "$2" "$3"; fi
+}
+
+# expect_match NAME EXTENDED-REGEX TEXT: TEXT has a line matching the regex
+expect_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		pass "$1"
+	else
+		fail "$1" "a line matching /$2/" "$3"
+	fi
+}
+
+# expect_no_match NAME EXTENDED-REGEX TEXT: no line of TEXT matches
+expect_no_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
+		fail "$1" "no line matching /$2/" \
+			"$(printf '%s\n' "$3" | grep -E -- "$2")"
+	else
+		pass "$1"
+	fi
+}
+
+# expect_success NAME COMMAND...: the command exits 0 (its output is shown
+# on failure)
+expect_success() {
+	_name=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		pass "$_name"
+	else
+		fail "$_name" "exit status 0 from: $*" "status $?: $_out"
+	fi
+}
+
+# Print the tally of every check recorded so far; fail if any failed.
+summary() {
+	_passed=$(grep -c '^pass ' "$LKM_STACK_RESULTS" || true)
+	_failed=$(grep -c '^fail ' "$LKM_STACK_RESULTS" || true)
+	if [ "$_failed" -gt 0 ]; then
+		echo "Failed checks:"
+		sed -n 's/^fail /  /p' "$LKM_STACK_RESULTS"
+	fi
+	echo "$_passed passed, $_failed failed"
+	[ "$_failed" -eq 0 ] && [ "$_passed" -gt 0 ]
+}
+
+# Print a stage or section heading.
+section() {
+	printf '\n=== %s\n' "$*"
+}
