@@ -41,7 +41,7 @@ all: check-kdir
 .PHONY: clean
 clean:
 	find src \( -name '*.o' -o -name '*.ko' -o -name '*.ko.*' \
-		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
+		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' -o -name '.*.d' \
 		-o -name Module.symvers -o -name modules.order \) -delete
 	rm -rf src/.tmp_versions "$(DIST)"
 
