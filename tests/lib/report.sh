@@ -8,7 +8,10 @@
 # When tests/run drives several stages it sets LKM_STACK_RESULTS to one
 # file, so the final summary counts every stage.
 
-: "${LKM_STACK_RESULTS:=$(mktemp "${TMPDIR:-/tmp}/lkm-stack-results.XXXXXX")}"
+if [ -z "${LKM_STACK_RESULTS:-}" ]; then
+	LKM_STACK_RESULTS=$(mktemp "${TMPDIR:-/tmp}/lkm-stack-results.XXXXXX")
+	_owns_results=1
+fi
 export LKM_STACK_RESULTS
 
 pass() {
@@ -69,6 +72,7 @@ summary() {
 		sed -n 's/^fail /  /p' "$LKM_STACK_RESULTS"
 	fi
 	echo "$_passed passed, $_failed failed"
+	[ -z "${_owns_results:-}" ] || rm -f "$LKM_STACK_RESULTS"
 	[ "$_failed" -eq 0 ] && [ "$_passed" -gt 0 ]
 }
 
