@@ -78,6 +78,22 @@ check_step_by_step_build() {
 	done
 }
 
+# make install / uninstall into a staging root (INSTALL_MOD_PATH), the
+# way a user installs a hand-built tree, minus touching this machine.
+check_staged_install() {
+	kver=$1 dir=$work/$kver-onepass stage=$work/$kver-stage
+	moddir=$stage/lib/modules/$kver
+	expect_success "$kver: make install INSTALL_MOD_PATH=<stage>" \
+		make -C "$dir" install KVER="$kver" INSTALL_MOD_PATH="$stage"
+	expect_match "$kver: modules.dep: extra/client depends on extra/core" \
+		'^extra/client/client_lkm\.ko(\.xz)?: extra/core/core_lkm\.ko(\.xz)?$' \
+		"$(cat "$moddir/modules.dep" 2>&1)"
+	expect_success "$kver: make uninstall INSTALL_MOD_PATH=<stage>" \
+		make -C "$dir" uninstall KVER="$kver" INSTALL_MOD_PATH="$stage"
+	expect_eq "$kver: uninstall leaves no module behind" "" \
+		"$(find "$moddir" -name '*_lkm.ko*')"
+}
+
 check_missing_headers_message() {
 	out=$(make -C "$LKM_STACK_TOP" all KVER=0.0-no-such-kernel 2>&1) || true
 	expect_match "missing headers: one line naming the package to install" \
@@ -93,6 +109,7 @@ for kver in $(kernel_matrix); do
 	fi
 	check_one_pass_build "$kver"
 	check_step_by_step_build "$kver"
+	check_staged_install "$kver"
 done
 check_missing_headers_message
 
