@@ -1,0 +1,377 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Reliability and security of the pair, each kernel booted in QEMU:
+#  - load/unload cycles through finit_module()/delete_module()
+#    (tests/stress/modcycle.c), with slab and vmalloc memory back where
+#    they were after them;
+#  - a race of loaders, unloaders and sysfs readers on two CPUs, every
+#    refusal carrying a documented errno and a consistent end state;
+#  - bad input: a wrong and a malformed "magic", core_lkm's fail_init,
+#    a module built for another kernel;
+#  - a Debian kernel booted with module.sig_enforce=1 refusing modules
+#    signed with a key it does not trust;
+#  - all of it on the sanitizer kernel (tests/lib/sanitizer-kernel.sh:
+#    KASAN, UBSAN, kmemleak, lockdep, ...) with module.sig_enforce=1 and
+#    modules signed by the DKMS-style key it trusts, plus a kmemleak scan.
+# Any oops, warning or sanitizer report fails, and is shown.
+#
+#   STRESS=1   every kernel of the matrix and a longer race, instead of
+#              the newest 6.1 and 6.12 amd64 kernels
+set -eu
+. "$(dirname "$0")/lib/report.sh"
+. "$(dirname "$0")/lib/kernels.sh"
+. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/lib/vm.sh"
+. "$(dirname "$0")/lib/sanitizer-kernel.sh"
+
+CYCLES=10000
+WARMUP=100
+if [ -n "${STRESS:-}" ]; then RACE_SECONDS=300; else RACE_SECONDS=30; fi
+# Memory the cycles may leave behind, in kB: one leaked 64-byte object a
+# cycle would already be 625 kB.
+SLAB_TOLERANCE_KB=256
+VMALLOC_TOLERANCE_KB=256
+# Kernel log lines that start an oops, a warning or a sanitizer report.
+KERNEL_REPORTS='BUG:|WARNING:|Oops|general protection|Kernel panic|KASAN|UBSAN|kmemleak:|possible (circular|recursive)|inconsistent lock|lockdep|ODEBUG|list_(add|del) corruption|Call Trace'
+# Taint flags our modules may set: O (out of tree), E (unsigned).
+TAINT_OUT_OF_TREE=4096
+TAINT_UNSIGNED=8192
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-reliability.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export VM_PROGRESS=1
+
+# stress_kernels: the Debian kernels to stress, one a line.
+stress_kernels() {
+	if [ -n "${STRESS:-}" ] || [ -n "${LKM_STACK_KERNELS:-}" ]; then
+		kernel_matrix
+	else
+		newest_kernel 6.1 amd64
+		newest_kernel 6.12 amd64
+	fi
+}
+
+# foreign_kernel KVER: a kernel of the other series, whose modules KVER
+# must refuse.
+foreign_kernel() {
+	case $1 in
+	6.1.*) newest_kernel 6.12 amd64 ;;
+	*) newest_kernel 6.1 amd64 ;;
+	esac
+}
+
+build_modcycle() {
+	if out=$(gcc -static -O2 -Wall -Wextra -Werror -o "$work/modcycle" \
+		"$LKM_STACK_TOP/tests/stress/modcycle.c" 2>&1); then
+		pass "modcycle builds (static)"
+	else
+		fail "modcycle builds (static)" "a static binary" "$out"
+		return 1
+	fi
+}
+
+# modules_for KVER [MAKE-ARG...]: print a scratch tree with both modules
+# built for KVER, building it on first use.
+modules_for() {
+	_mods=$work/mods/$1
+	if [ ! -f "$_mods/src/client/client_lkm.ko" ]; then
+		vm_build_modules "$_mods" "$@" ||
+			{ tail -n 20 "$_mods/build.log" >&2; return 1; }
+	fi
+	echo "$_mods"
+}
+
+# sign_modules SIGN-FILE MODS: sign both modules of scratch tree MODS with
+# the DKMS-style test key, as DKMS signs what it builds.
+sign_modules() {
+	_mok=$(sanitizer_mok_dir)
+	for _ko in "$2/src/core/core_lkm.ko" "$2/src/client/client_lkm.ko"; do
+		"$1" sha256 "$_mok/mok.key" "$_mok/mok.pub" "$_ko"
+	done
+}
+
+# pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN-MODS ENV...: an initramfs
+# for tests/stress/guest.sh with MODS's modules in /root and installed
+# for modprobe, FOREIGN-MODS's core_lkm in /root/foreign, and the ENV
+# assignments in /guest/env.
+pack_guest() {
+	_root=$1 _kver=$2 _image=$3 _mods=$4 _foreign=$5
+	shift 5
+	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/stress/guest.sh"
+	vm_initramfs_add_file "$_root" "$work/modcycle" /bin/modcycle 755
+	vm_initramfs_add_file "$_root" "$_mods/src/core/core_lkm.ko" \
+		/root/core_lkm.ko
+	vm_initramfs_add_file "$_root" "$_mods/src/client/client_lkm.ko" \
+		/root/client_lkm.ko
+	vm_initramfs_add_file "$_root" "$_foreign/src/core/core_lkm.ko" \
+		/root/foreign/core_lkm.ko
+	printf '%s\n' "$@" "KERNEL_REPORTS='$KERNEL_REPORTS'" >"$work/env"
+	vm_initramfs_add_file "$_root" "$work/env" /guest/env
+	vm_initramfs_add_modules "$_root" "$_kver" "$_image" \
+		"$_mods/src/core/core_lkm.ko" "$_mods/src/client/client_lkm.ko"
+	vm_initramfs_pack "$_root" "$_root.cpio"
+}
+
+# boot_guest NAME KERNEL INITRD LOG: boot, and check the guest script ran
+# to its end.
+boot_guest() {
+	echo "booting $1 ..."
+	_start=$(date +%s)
+	_status=0
+	vm_boot "$2" "$3" "$4" || _status=$?
+	echo "($1: guest finished after $(($(date +%s) - _start))s)"
+	if [ -n "$(vm_guest_done "$4")" ]; then
+		pass "$1: guest ran to its end"
+	else
+		fail "$1: guest ran to its end" "@@GUEST-DONE in the serial log" \
+			"QEMU status $_status; log ends: $(tail -n 30 "$4")"
+		return 1
+	fi
+}
+
+# meminfo_kb BLOCK FIELD: the value of FIELD in a memory_in_use block.
+meminfo_kb() {
+	printf '%s\n' "$1" | awk -v f="$2:" '$1 == f { print $2 }'
+}
+
+# tally COUNTS WHAT RESULT: how often modcycle counted RESULT for WHAT.
+tally() {
+	printf '%s\n' "$1" |
+		sed -n "s/^modcycle: $2 $3=//p" | head -n 1 | grep . || echo 0
+}
+
+# one_line TEXT: TEXT's lines joined by spaces.
+one_line() {
+	printf '%s\n' "$1" | paste -sd' '
+}
+
+check_no_reports() {
+	expect_eq "$1" "" "$2"
+}
+
+check_cycles() {
+	name=$1 log=$2
+	out=$(vm_block "$log" cycles)
+	expect_eq "$name: $CYCLES load/unload cycles" 0 \
+		"$(vm_block_status "$log" cycles)"
+	expect_match "$name: every cycle completed" "cycles=$CYCLES " "$out"
+	echo "($name: $(printf '%s\n' "$out" | grep -o 'cycles=.*'))"
+	before=$(vm_block "$log" memory-before)
+	after=$(vm_block "$log" memory-after)
+	echo "($name: memory before: $(one_line "$before");" \
+		"after: $(one_line "$after"))"
+	for field in SUnreclaim VmallocUsed; do
+		if [ $field = SUnreclaim ]; then
+			tolerance=$SLAB_TOLERANCE_KB
+		else
+			tolerance=$VMALLOC_TOLERANCE_KB
+		fi
+		b=$(meminfo_kb "$before" $field)
+		a=$(meminfo_kb "$after" $field)
+		if [ -n "$a" ] && [ -n "$b" ] &&
+			[ $((a - b)) -le "$tolerance" ]; then
+			pass "$name: $field back within ${tolerance} kB"
+		else
+			fail "$name: $field back within ${tolerance} kB" \
+				"at most $((b + tolerance)) kB" "${a:-?} kB (before: ${b:-?})"
+		fi
+	done
+	expect_eq "$name: module list back as before" \
+		"$(printf '%s\n' "$before" | grep modules:)" \
+		"$(printf '%s\n' "$after" | grep modules:)"
+	check_no_reports "$name: no kernel reports during the cycles" \
+		"$(vm_block "$log" cycles-reports)"
+}
+
+check_race() {
+	name=$1 log=$2
+	out=$(vm_block "$log" race)
+	printf '%s\n' "$out" | sed "s/^/($name) /"
+	expect_eq "$name: race: every rule held" 0 \
+		"$(vm_block_status "$log" race)"
+	expect_no_match "$name: race: only documented refusals" UNEXPECTED \
+		"$out"
+	expect_match "$name: race: consistent end state, both unloaded" \
+		'^modcycle: end state ' "$out"
+	for what in "load client_lkm ok" "unload core_lkm EAGAIN" \
+		"load client_lkm ENOENT"; do
+		# shellcheck disable=SC2086 # WHAT splits into two words
+		n=$(tally "$out" "race ${what% *}" ${what##* })
+		if [ "$n" -gt 0 ]; then
+			pass "$name: race: $what happened ($n times)"
+		else
+			fail "$name: race: $what happened" "at least once" "never"
+		fi
+	done
+	check_no_reports "$name: no kernel reports during the race" \
+		"$(vm_block "$log" race-reports)"
+}
+
+check_bad_magic() {
+	name=$1 log=$2
+	expect_eq "$name: client loads with a wrong magic" 0 \
+		"$(vm_block_status "$log" magic-wrong)"
+	expect_match "$name: wrong magic: client logs the refusal (skey=0)" \
+		'client_lkm: loaded: exp_int=200, get_skey\(\) refused magic 0x3039 \(skey=0\)' \
+		"$(vm_block "$log" magic-wrong-log)"
+	expect_eq "$name: wrong magic: both loaded" "client_lkm core_lkm" \
+		"$(one_line "$(vm_block "$log" magic-wrong-loaded)")"
+	expect_eq "$name: wrong magic: both unload" 0 \
+		"$(vm_block_status "$log" magic-wrong-rmmod)"
+	expect_match "$name: magic=abc refused (-EINVAL)" 'Invalid (argument|parameters)' \
+		"$(vm_block "$log" magic-abc)"
+	expect_match "$name: magic=abc: the kernel says why" \
+		"client_lkm: \`abc' invalid for parameter \`magic'" \
+		"$(vm_block "$log" magic-abc-log)"
+	expect_eq "$name: magic=abc: client not loaded" core_lkm \
+		"$(one_line "$(vm_block "$log" magic-abc-loaded)")"
+}
+
+check_fail_init() {
+	name=$1 log=$2
+	expect_match "$name: fail_init=1: modprobe client_lkm fails clearly" \
+		"could not insert 'core_lkm': Operation canceled" \
+		"$(vm_block "$log" fail-init)"
+	expect_match "$name: fail_init=1: core_lkm logs why" \
+		'core_lkm: init failed on request \(fail_init=1\)' \
+		"$(vm_block "$log" fail-init-log)"
+	expect_eq "$name: fail_init=1: nothing stays loaded" "" \
+		"$(vm_block "$log" fail-init-loaded)"
+}
+
+check_foreign() {
+	name=$1 log=$2 foreign=$3
+	expect_match "$name: module built for $foreign refused" \
+		'Invalid module format' "$(vm_block "$log" foreign)"
+	out=$(vm_block "$log" foreign-log)
+	echo "($name: the kernel says: $out)"
+	expect_match "$name: module for $foreign: the kernel says why" \
+		'version magic|disagrees about version|no symbol version' "$out"
+	expect_eq "$name: module for $foreign: nothing loaded" "" \
+		"$(vm_block "$log" foreign-loaded)"
+}
+
+# check_health NAME LOG ALLOWED-TAINT: no reports, only allowed taints.
+check_health() {
+	check_no_reports "$1: no kernel reports after the bad input" \
+		"$(vm_block "$2" reports)"
+	expect_no_match "$1: no oops, warning or sanitizer report on the console" \
+		"$KERNEL_REPORTS" "$(sed -n '/^@@GUEST-START/,$p' "$2")"
+	tainted=$(vm_block "$2" tainted)
+	expect_eq "$1: taint flags only from our modules" 0 \
+		"$(( ${tainted:-1} & ~$3 ))"
+}
+
+# stress_debian KVER: every stress and bad-input check on a Debian kernel.
+stress_debian() {
+	kver=$1
+	section "stress and bad input: $kver"
+	foreign=$(foreign_kernel "$kver")
+	if ! image=$(kernel_image_dir "$kver") ||
+		! mods=$(modules_for "$kver") ||
+		! other=$(modules_for "$foreign"); then
+		fail "$kver: kernel and modules ready" "image and builds" \
+			"see above"
+		return
+	fi
+	pack_guest "$work/root-$kver" "$kver" "$image" "$mods" "$other" \
+		MODE=stress CYCLES=$CYCLES WARMUP=$WARMUP \
+		RACE_SECONDS=$RACE_SECONDS
+	log=$work/$kver.log
+	VM_SMP=2 VM_TIMEOUT=3600 boot_guest "$kver" \
+		"$image/boot/vmlinuz-$kver" "$work/root-$kver.cpio" "$log" ||
+		return 0
+	check_cycles "$kver" "$log"
+	check_race "$kver" "$log"
+	check_bad_magic "$kver" "$log"
+	check_fail_init "$kver" "$log"
+	check_foreign "$kver" "$log" "$foreign"
+	check_health "$kver" "$log" $((TAINT_OUT_OF_TREE | TAINT_UNSIGNED))
+}
+
+# sig_enforce_debian KVER: KVER booted with module.sig_enforce=1 refuses
+# our modules signed with a key it does not trust (DKMS's MOK, not
+# enrolled), as Secure Boot users meet it.
+sig_enforce_debian() {
+	kver=$1
+	section "signature enforcement: $kver"
+	if ! image=$(kernel_image_dir "$kver") ||
+		! mods=$(modules_for "$kver"); then
+		fail "$kver: kernel and modules ready" "image and builds" \
+			"see above"
+		return
+	fi
+	signed=$work/signed-$kver
+	rm -rf "$signed"
+	cp -a "$mods" "$signed"
+	sign_modules "/lib/modules/$kver/build/scripts/sign-file" "$signed"
+	pack_guest "$work/root-sig-$kver" "$kver" "$image" "$signed" \
+		"$signed" MODE=sig-enforce
+	log=$work/sig-$kver.log
+	VM_APPEND=module.sig_enforce=1 boot_guest "$kver sig_enforce=1" \
+		"$image/boot/vmlinuz-$kver" "$work/root-sig-$kver.cpio" "$log" ||
+		return 0
+	expect_match "$kver sig_enforce=1: insmod refused" \
+		'Key was rejected by service' "$(vm_block "$log" sig-insmod)"
+	expect_match "$kver sig_enforce=1: modprobe client_lkm refused" \
+		"could not insert 'core_lkm': Key was rejected by service" \
+		"$(vm_block "$log" sig-modprobe)"
+	expect_match "$kver sig_enforce=1: the kernel says why" \
+		'Loading of module with unavailable key is rejected' \
+		"$(vm_block "$log" sig-log)"
+	expect_eq "$kver sig_enforce=1: nothing loaded" "" \
+		"$(vm_block "$log" sig-loaded)"
+}
+
+# stress_sanitizer: the stress and bad input on the sanitizer kernel,
+# booted with module.sig_enforce=1, our modules signed with the key it
+# trusts; then a kmemleak scan.
+stress_sanitizer() {
+	section "stress and bad input: sanitizer kernel"
+	start=$(date +%s)
+	if ! dir=$(sanitizer_kernel_dir); then
+		fail "sanitizer kernel builds" "a bzImage" "see above"
+		return
+	fi
+	pass "sanitizer kernel builds ($(($(date +%s) - start))s)"
+	kver=$(cat "$dir/kernelrelease")
+	foreign=$(newest_kernel 6.12 amd64)
+	if ! mods=$(modules_for "$kver" KDIR="$dir/build") ||
+		! other=$(modules_for "$foreign"); then
+		fail "$kver: modules build" "both modules" "see above"
+		return
+	fi
+	# Signed too, or the kernel would refuse it for its signature
+	# before looking at its version.
+	foreign_signed=$work/signed-$foreign
+	rm -rf "$foreign_signed"
+	cp -a "$other" "$foreign_signed"
+	sign_modules "$dir/build/scripts/sign-file" "$mods"
+	sign_modules "$dir/build/scripts/sign-file" "$foreign_signed"
+	pack_guest "$work/root-$kver" "$kver" "$dir/image" "$mods" \
+		"$foreign_signed" \
+		MODE=stress CYCLES=$CYCLES WARMUP=$WARMUP \
+		RACE_SECONDS=$RACE_SECONDS KMEMLEAK=1
+	log=$work/$kver.log
+	VM_SMP=2 VM_MEM=1G VM_TIMEOUT=3600 VM_APPEND=module.sig_enforce=1 \
+		boot_guest "$kver" "$dir/image/boot/vmlinuz-$kver" \
+		"$work/root-$kver.cpio" "$log" || return 0
+	check_cycles "$kver" "$log"
+	check_race "$kver" "$log"
+	check_no_reports "$kver: kmemleak finds no leak" \
+		"$(vm_block "$log" kmemleak)"
+	check_bad_magic "$kver" "$log"
+	check_fail_init "$kver" "$log"
+	check_foreign "$kver" "$log" "$foreign"
+	check_health "$kver" "$log" $TAINT_OUT_OF_TREE
+}
+
+build_modcycle
+for kver in $(stress_kernels); do
+	stress_debian "$kver"
+done
+sig_enforce_debian "$(newest_kernel 6.12 amd64)"
+stress_sanitizer
+
+[ "${LKM_STACK_SUITE:-}" ] || summary
