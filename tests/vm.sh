@@ -1,0 +1,314 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runtime checks in real Debian kernels: for each kernel, build both
+# modules from the working tree, boot the kernel's image package in QEMU
+# once, and run every scenario of the original walkthrough there
+# (tests/guest/stack.sh), then judge the guest's results here.
+#
+#   LKM_STACK_KERNELS="kver..."  kernels to boot (default: the amd64
+#                                6.1 and 6.12 kernels of the matrix; see
+#                                default_kernels)
+set -eu
+. "$(dirname "$0")/lib/report.sh"
+. "$(dirname "$0")/lib/kernels.sh"
+. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/lib/vm.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+version=$(cat "$LKM_STACK_TOP/VERSION")
+
+# Loading and unloading the stack this many times (tests/guest/stack.sh
+# runs the same number) may leave at most this much more slab memory in
+# use: a leak of 640 bytes a cycle would show, while the few kB that
+# per-CPU and RCU-freed objects add or take between two samples do not.
+CYCLES=200
+SLAB_TOLERANCE_KB=128
+
+# Taint flags our modules may set: O (out-of-tree, bit 12) and E
+# (unsigned module, bit 13).
+ALLOWED_TAINT=$(((1 << 12) | (1 << 13)))
+
+# What a kernel log must never hold.
+KERNEL_TROUBLE='Oops|BUG:|WARNING:|Call Trace:|general protection fault|Kernel panic'
+
+# A whole run of every flavour takes about 6 minutes more than the
+# amd64 pair on 2 cores, so by default only the amd64 flavour is booted
+# (LKM_STACK_KERNELS="$(scripts/kernel-matrix)" boots all of them).
+default_kernels() {
+	kernel_matrix | grep -vE -- '-(cloud|rt)-amd64$'
+}
+
+# oneline TEXT: TEXT with its lines joined by spaces.
+oneline() {
+	printf '%s\n' "$1" | paste -sd' ' -
+}
+
+# expect_status NAME LOG STEP 0|nonzero: the guest step exited as wanted.
+# On failure the step's output is shown as what was seen.
+expect_status() {
+	_seen=$(vm_block_status "$2" "$3")
+	case $4:$_seen in
+	0:0 | nonzero:[1-9]*) pass "$1" ;;
+	*) fail "$1" "$(vm_block_command "$2" "$3") exits $4" \
+		"exit status $_seen: $(vm_block "$2" "$3")" ;;
+	esac
+}
+
+# loaded_values LOG STEP MODULE: "EXP_INT SKEY" as MODULE logged them
+# when it loaded, from the kernel log lines of STEP.
+loaded_values() {
+	vm_block "$1" "$2" |
+		sed -En "s/.*$3: loaded: exp_int=([0-9]+) skey=(0x[0-9a-f]+).*/\\1 \\2/p"
+}
+
+# lkm_events LOG STEP: the modules' load and unload messages in order.
+lkm_events() {
+	oneline "$(vm_block "$1" "$2" |
+		grep -oE '(core|client)_lkm: (loaded|unloaded)')"
+}
+
+check_modprobe_pulls_core() {
+	expect_status "$kver: 1 modprobe client_lkm succeeds" "$log" \
+		s1-modprobe 0
+	expect_eq "$kver: 1 modprobe loaded client_lkm and core_lkm" \
+		"client_lkm core_lkm" "$(oneline "$(vm_block "$log" s1-loaded)")"
+	expect_eq "$kver: 1 modules.dep has modprobe load core_lkm first" \
+		"core_lkm$suffix client_lkm$suffix" \
+		"$(oneline "$(vm_block "$log" s1-show-depends |
+			sed -n 's|^insmod .*/||p' | tr -d ' ')")"
+	expect_eq "$kver: 1 the kernel initialised core_lkm before client_lkm" \
+		"core_lkm: loaded client_lkm: loaded" \
+		"$(lkm_events "$log" s1-kmsg)"
+}
+
+check_lsmod_refcounts() {
+	lsmod_out=$(vm_block "$log" s2-lsmod)
+	expect_match "$kver: 2 lsmod: core_lkm used by 1, client_lkm" \
+		'^core_lkm +[0-9]+ +1 client_lkm *$' "$lsmod_out"
+	expect_match "$kver: 2 lsmod: client_lkm used by 0" \
+		'^client_lkm +[0-9]+ +0 *$' "$lsmod_out"
+}
+
+check_client_got_core_values() {
+	core=$(loaded_values "$log" s1-kmsg core_lkm)
+	expect_match "$kver: 3 core_lkm logged exp_int=200 and a non-zero key" \
+		'^200 0x0*[1-9a-f]' "$core"
+	expect_eq "$kver: 3 client_lkm logged the exp_int and key core_lkm has" \
+		"$core" "$(loaded_values "$log" s1-kmsg client_lkm)"
+}
+
+check_core_pinned() {
+	expect_status "$kver: 4 rmmod core_lkm refused while client_lkm is loaded" \
+		"$log" s4-rmmod-core nonzero
+	expect_match "$kver: 4 rmmod says core_lkm is in use by: client_lkm" \
+		'in use by: client_lkm' "$(vm_block "$log" s4-rmmod-core)"
+	expect_eq "$kver: 4 both modules stay loaded" "client_lkm core_lkm" \
+		"$(oneline "$(vm_block "$log" s4-loaded)")"
+}
+
+check_modprobe_r_removes_both() {
+	expect_status "$kver: 5 modprobe -r client_lkm succeeds" "$log" \
+		s5-modprobe-r 0
+	expect_eq "$kver: 5 modprobe -r removed both modules" "" \
+		"$(vm_block "$log" s5-loaded)"
+	expect_eq "$kver: 5 the kernel unloaded client_lkm, then core_lkm" \
+		"client_lkm: unloaded core_lkm: unloaded" \
+		"$(lkm_events "$log" s5-kmsg)"
+}
+
+check_client_alone_refused() {
+	expect_status "$kver: 6 insmod client_lkm.ko without core_lkm refused" \
+		"$log" s6-insmod-client nonzero
+	expect_match "$kver: 6 insmod says Unknown symbol in module" \
+		'Unknown symbol in module' "$(vm_block "$log" s6-insmod-client)"
+	for sym in exp_int get_skey; do
+		expect_match "$kver: 6 kernel log: Unknown symbol $sym (err -2)" \
+			"client_lkm: Unknown symbol $sym \\(err -2\\)" \
+			"$(vm_block "$log" s6-kmsg)"
+	done
+	expect_eq "$kver: 6 nothing stays loaded" "" \
+		"$(vm_block "$log" s6-loaded)"
+}
+
+check_step_by_step() {
+	expect_status "$kver: 7 insmod core_lkm.ko" "$log" s7-insmod-core 0
+	expect_status "$kver: 7 then insmod client_lkm.ko" "$log" \
+		s7-insmod-client 0
+	expect_status "$kver: 7 then rmmod client_lkm" "$log" s7-rmmod-client 0
+	expect_status "$kver: 7 then rmmod core_lkm" "$log" s7-rmmod-core 0
+	expect_eq "$kver: 7 the kernel saw them in that order" \
+		"core_lkm: loaded client_lkm: loaded client_lkm: unloaded core_lkm: unloaded" \
+		"$(lkm_events "$log" s7-kmsg)"
+}
+
+check_separate_builds() {
+	expect_status "$kver: 8 separately built core_lkm.ko loads" "$log" \
+		s8-insmod-core 0
+	expect_status "$kver: 8 separately built client_lkm.ko loads on it" \
+		"$log" s8-insmod-client 0
+	expect_eq "$kver: 8 both loaded" "client_lkm core_lkm" \
+		"$(oneline "$(vm_block "$log" s8-loaded)")"
+	expect_status "$kver: 8 both unload" "$log" s8-rmmod 0
+	expect_no_match "$kver: 8 no symbol version complaints in the kernel log" \
+		'disagrees about version of symbol|no symbol version' \
+		"$(vm_block "$log" s8-kmsg)"
+	expect_eq "$kver: 8 client_lkm got core_lkm's values" \
+		"$(loaded_values "$log" s8-kmsg core_lkm)" \
+		"$(loaded_values "$log" s8-kmsg client_lkm)"
+}
+
+check_modinfo() {
+	expect_eq "$kver: 9 modinfo finds both installed as *$suffix" \
+		"client_lkm$suffix core_lkm$suffix" \
+		"$(oneline "$(vm_block "$log" s9-filename | sed 's|.*/||')")"
+	expect_eq "$kver: 9 modinfo: client_lkm depends on core_lkm" core_lkm \
+		"$(vm_block "$log" s9-depends)"
+	expect_eq "$kver: 9 modinfo: both versions are $version" \
+		"$version $version" "$(oneline "$(vm_block "$log" s9-version)")"
+}
+
+check_kernel_health() {
+	tainted=$(vm_block "$log" s10-tainted)
+	case $tainted in
+	'' | *[!0-9]*)
+		fail "$kver: 10 taint flags only O and E" \
+			"a number in /proc/sys/kernel/tainted" "'$tainted'"
+		;;
+	*)
+		expect_eq "$kver: 10 taint flags only O and E (tainted=$tainted)" \
+			0 "$((tainted & ~ALLOWED_TAINT))"
+		;;
+	esac
+	expect_match "$kver: 10 the guest dumped its kernel log" \
+		'Linux version' "$(vm_block "$log" s10-dmesg)"
+	expect_no_match "$kver: 10 no Oops, BUG or WARNING in the kernel log" \
+		"$KERNEL_TROUBLE" "$(vm_block "$log" s10-dmesg)"
+}
+
+check_cycles() {
+	expect_eq "$kver: 11 $CYCLES modprobe/modprobe -r cycles succeed" \
+		"$CYCLES of $CYCLES cycles succeeded" \
+		"$(vm_block "$log" s11-cycles)"
+	expect_eq "$kver: 11 the module list is back where it started" \
+		"$(vm_block "$log" s11-modules-before)" \
+		"$(vm_block "$log" s11-modules-after)"
+	before=$(vm_block "$log" s11-slab-before)
+	after=$(vm_block "$log" s11-slab-after)
+	if [ -n "$before" ] && [ -n "$after" ] &&
+		[ "$((after - before))" -le "$SLAB_TOLERANCE_KB" ]; then
+		pass "$kver: 11 Slab back where it started (${before} kB -> ${after} kB)"
+	else
+		fail "$kver: 11 Slab back where it started" \
+			"at most $SLAB_TOLERANCE_KB kB more than '$before' kB" \
+			"'$after' kB"
+	fi
+}
+
+# check_guest_finished QEMU-STATUS: the guest script ran to its end and
+# the VM powered off in time.
+check_guest_finished() {
+	seen="guest status $(vm_guest_done "$log"), QEMU status $1"
+	[ "$1" -ne 124 ] || seen="$seen (killed after ${VM_TIMEOUT:-600} s)"
+	if [ "$seen" = "guest status 0, QEMU status 0" ]; then
+		pass "$kver: the guest ran every scenario and powered off"
+	else
+		fail "$kver: the guest ran every scenario and powered off" \
+			"guest status 0, QEMU status 0" \
+			"$seen; the serial console ended with:
+$(tail -n 15 "$log")"
+	fi
+}
+
+# build_modules KVER: both builds of the modules, in $work/KVER/.
+build_modules() {
+	if vm_build_modules "$work/$1/onepass" "$1" &&
+		vm_build_modules_separately "$work/$1/steps" "$1"; then
+		return 0
+	fi
+	fail "$1: build the modules for the VM" "both builds succeed" \
+		"$(tail -n 20 "$work/$1/"*/build.log)"
+	return 1
+}
+
+# pack_initramfs KVER IMAGE-DIR: the guest tree of tests/guest/stack.sh,
+# packed to $work/KVER/initrd.
+pack_initramfs() {
+	_root=$work/$1/root
+	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/guest/stack.sh"
+	for _build in onepass steps; do
+		for _m in core client; do
+			vm_initramfs_add_file "$_root" \
+				"$work/$1/$_build/src/$_m/${_m}_lkm.ko" \
+				"/root/$_build/${_m}_lkm.ko"
+		done
+	done
+	vm_initramfs_add_modules "$_root" "$1" "$2" \
+		"$work/$1/onepass/src/core/core_lkm.ko" \
+		"$work/$1/onepass/src/client/client_lkm.ko"
+	vm_initramfs_pack "$_root" "$work/$1/initrd"
+}
+
+# lsmod_size MODULE: its Size column in the guest's lsmod.
+lsmod_size() {
+	vm_block "$log" s2-lsmod | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+# test_kernel KVER: everything above on one kernel.
+test_kernel() {
+	kver=$1
+	section "vm: $kver"
+	if ! image=$(kernel_image_dir "$kver"); then
+		fail "$kver: fetch linux-image-$kver-unsigned" \
+			"the package downloads" "apt-get download failed"
+		return
+	fi
+	if ! ensure_headers "$kver"; then
+		fail "$kver: headers" "linux-headers-$kver installed" \
+			"not installable"
+		return
+	fi
+	build_modules "$kver" || return 0
+	pack_initramfs "$kver" "$image"
+	suffix=$(vm_module_suffix "$image" "$kver")
+	log=$work/$kver/serial.log
+	echo "booting $kver (one boot runs every scenario) ..."
+	start=$(date +%s)
+	if vm_boot "$image/boot/vmlinuz-$kver" "$work/$kver/initrd" "$log"; then
+		status=0
+	else
+		status=$?
+	fi
+	seconds=$(($(date +%s) - start))
+	check_guest_finished "$status"
+	check_modprobe_pulls_core
+	check_lsmod_refcounts
+	check_client_got_core_values
+	check_core_pinned
+	check_modprobe_r_removes_both
+	check_client_alone_refused
+	check_step_by_step
+	check_separate_builds
+	check_modinfo
+	check_cycles
+	check_kernel_health
+	printf '%s: userspace after %s s, all results after %s s (wall); lsmod Size: core_lkm %s, client_lkm %s\n' \
+		"$kver" "$(vm_guest_start_time "$log")" "$seconds" \
+		"$(lsmod_size core_lkm)" "$(lsmod_size client_lkm)"
+}
+
+section "vm: the walkthrough in Debian kernels under QEMU"
+if [ -n "${LKM_STACK_KERNELS:-}" ]; then
+	kernels=$(kernel_matrix)
+else
+	kernels=$(default_kernels)
+fi
+for kver in $kernels; do
+	kernel_start=$(date +%s)
+	test_kernel "$kver"
+	printf '(%s took %s s with download and builds)\n' "$kver" \
+		"$(($(date +%s) - kernel_start))"
+done
+
+[ "${LKM_STACK_SUITE:-}" ] || summary
