@@ -15,9 +15,11 @@ set -u
 CYCLES=200
 
 # modprobe_cycles N: load and unload the stack N times; print how many
-# cycles succeeded, and the first errors if any failed.
+# cycles succeeded, how long they took, and the first errors if any
+# failed.
 modprobe_cycles() {
 	_ok=0
+	_start=$(cut -d' ' -f1 /proc/uptime)
 	: >/tmp/cycles.err
 	for _i in $(seq "$1"); do
 		if modprobe client_lkm 2>>/tmp/cycles.err &&
@@ -26,6 +28,7 @@ modprobe_cycles() {
 		fi
 	done
 	echo "$_ok of $1 cycles succeeded"
+	echo "in $(awk -v s="$_start" '{ print $1 - s }' /proc/uptime) s"
 	head -n 5 /tmp/cycles.err
 }
 

@@ -121,7 +121,7 @@ vm_initramfs_add_file() {
 # with xz, as Debian's 6.12 kernels do; else ".ko"), judged from the
 # image package's /boot/config-KVER.
 vm_module_suffix() {
-	if grep -q '^CONFIG_MODULE_COMPRESS_XZ=y' "$1/boot/config-$2"; then
+	if grep -qs '^CONFIG_MODULE_COMPRESS_XZ=y' "$1/boot/config-$2"; then
 		echo .ko.xz
 	else
 		echo .ko
@@ -131,15 +131,20 @@ vm_module_suffix() {
 # vm_initramfs_add_modules ROOT KVER IMAGE-DIR MODULE.ko...: install the
 # modules into /lib/modules/KVER/updates/dkms/ the way DKMS does
 # (xz-compressed if vm_module_suffix says so), next to the kernel's
-# modules.builtin files, and run depmod on the tree.
+# modules.builtin files, and run depmod on the tree.  IMAGE-DIR is laid
+# out like the kernel's image package (kernel_image_dir); for a kernel
+# built here, its boot/config-KVER and lib/modules/KVER/modules.builtin*
+# may be missing.
 vm_initramfs_add_modules() {
 	_root=$1 _kver=$2 _image=$3
 	shift 3
 	_moddir=$_root/lib/modules/$_kver
 	mkdir -p "$_moddir/updates/dkms"
-	cp "$_image/lib/modules/$_kver/modules.builtin" \
-		"$_image/lib/modules/$_kver/modules.builtin.modinfo" \
-		"$_image/lib/modules/$_kver/modules.order" "$_moddir/"
+	for _file in modules.builtin modules.builtin.modinfo modules.order; do
+		if [ -f "$_image/lib/modules/$_kver/$_file" ]; then
+			cp "$_image/lib/modules/$_kver/$_file" "$_moddir/"
+		fi
+	done
 	for _ko in "$@"; do
 		cp "$_ko" "$_moddir/updates/dkms/"
 		if [ "$(vm_module_suffix "$_image" "$_kver")" = .ko.xz ]; then
@@ -187,9 +192,10 @@ vm_guest_done() {
 }
 
 # vm_guest_start_time LOG: seconds from kernel start to the guest script
-# (the guest's uptime when init started it).
+# (the guest's uptime when init started it).  The firmware's terminal
+# escapes may precede it on its line.
 vm_guest_start_time() {
-	sed -n 's/^@@GUEST-START //p' "$1"
+	sed -n 's/.*@@GUEST-START //p' "$1"
 }
 
 # vm_block LOG NAME: the output of the guest step NAME.
