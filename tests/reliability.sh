@@ -231,7 +231,7 @@ check_bad_magic() {
 check_fail_init() {
 	name=$1 log=$2
 	expect_match "$name: fail_init=1: modprobe client_lkm fails clearly" \
-		"could not insert 'core_lkm': Operation canceled" \
+		"could not insert '(core|client)_lkm': Operation canceled" \
 		"$(vm_block "$log" fail-init)"
 	expect_match "$name: fail_init=1: core_lkm logs why" \
 		'core_lkm: init failed on request \(fail_init=1\)' \
@@ -247,7 +247,8 @@ check_foreign() {
 	out=$(vm_block "$log" foreign-log)
 	echo "($name: the kernel says: $out)"
 	expect_match "$name: module for $foreign: the kernel says why" \
-		'version magic|disagrees about version|no symbol version' "$out"
+		'this_module section size|version magic|disagrees about version|no symbol version' \
+		"$out"
 	expect_eq "$name: module for $foreign: nothing loaded" "" \
 		"$(vm_block "$log" foreign-loaded)"
 }
@@ -315,7 +316,7 @@ sig_enforce_debian() {
 	expect_match "$kver sig_enforce=1: insmod refused" \
 		'Key was rejected by service' "$(vm_block "$log" sig-insmod)"
 	expect_match "$kver sig_enforce=1: modprobe client_lkm refused" \
-		"could not insert 'core_lkm': Key was rejected by service" \
+		"could not insert '(core|client)_lkm': Key was rejected by service" \
 		"$(vm_block "$log" sig-modprobe)"
 	expect_match "$kver sig_enforce=1: the kernel says why" \
 		'Loading of module with unavailable key is rejected' \
