@@ -6,6 +6,7 @@
 # from the guest's own output rather than the demo's verdicts.
 set -eu
 . "$(dirname "$0")/lib/report.sh"
+. "$(dirname "$0")/lib/kernels.sh"
 . "$(dirname "$0")/lib/scratch.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-demo-test.XXXXXX")
@@ -85,6 +86,30 @@ check_step6() {
 		"$(printf '%s\n' "$text" | sed -n '/modprobe -r client_lkm$/,$p')"
 }
 
+# check_broken_step_named: in a copy of the tree whose client_lkm
+# presents the wrong magic (so core_lkm refuses it the key), the demo
+# must fail and name step 2, where the client's values are shown.
+check_broken_step_named() {
+	scratch_tree "$work/broken"
+	cp -R "$LKM_STACK_TOP/tests" "$work/broken/"
+	sed -i 's/^static int magic = LKM_STACK_MAGIC;$/static int magic;/' \
+		"$work/broken/src/client/client_lkm.c"
+	# Its module build goes to a cache of its own, so it does not evict
+	# the good one; the kernel image is shared.
+	mkdir -p "$work/cache"
+	ln -s "$LKM_STACK_CACHE/kernels" "$work/cache/kernels"
+	if out=$(LKM_STACK_CACHE=$work/cache DEMO_TRANSCRIPT=$work/broken.txt \
+		"$work/broken/scripts/demo" </dev/null 2>&1); then
+		status=0
+	else
+		status=$?
+	fi
+	expect_eq "demo: a step whose outcome is missing makes it fail" \
+		"status 1, naming step 2" \
+		"status $status, $(printf '%s\n' "$out" |
+			sed -n 's/^Expected outcome not seen in step(s): *\(.*\)/naming step \1/p')"
+}
+
 section "demo: make demo's walkthrough in a VM"
 start=$(date +%s)
 if out=$(DEMO_TRANSCRIPT=$transcript "$LKM_STACK_TOP/scripts/demo" \
@@ -104,5 +129,6 @@ else
 	expect_match "demo: the demo's own verdict is that every step was seen" \
 		'^Every step showed the expected outcome\.$' "$(cat "$transcript")"
 fi
+check_broken_step_named
 
 [ "${LKM_STACK_SUITE:-}" ] || summary
