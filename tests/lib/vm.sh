@@ -25,7 +25,9 @@
 #   VM_MEM         guest memory (default 512M)
 #   VM_SMP         guest CPUs (default 1: TCG runs one CPU fastest)
 #   VM_TIMEOUT     seconds before the VM is killed (default 600)
-#   VM_APPEND      extra kernel command line
+#   VM_APPEND      extra kernel command line, after the defaults
+#                  "console=ttyS0 panic=-1 quiet log_buf_len=4M" (so
+#                  e.g. loglevel=7 brings the boot messages back)
 #   VM_QEMU_ARGS   extra QEMU arguments, split at spaces (e.g. a -drive)
 #   VM_PROGRESS    if non-empty, print a dot to stderr every 5 s of boot
 
@@ -163,15 +165,23 @@ vm_initramfs_pack() {
 
 # vm_boot KERNEL INITRD LOG: boot KERNEL with INITRD under QEMU until the
 # guest powers off, writing the serial console to LOG (without CRs).
-# Returns QEMU's exit status, 124 if the VM ran into VM_TIMEOUT.
+# An empty INITRD boots without one (e.g. a disk given in VM_QEMU_ARGS
+# and root= in VM_APPEND); an empty KERNEL boots the disk's own boot
+# loader instead.  Returns QEMU's exit status, 124 if the VM ran into
+# VM_TIMEOUT.
 vm_boot() {
+	_kernel=$1 _initrd=$2 _log=$3
+	set --
+	if [ -n "$_kernel" ]; then
+		set -- -kernel "$_kernel" -append \
+			"console=ttyS0 panic=-1 quiet log_buf_len=4M ${VM_APPEND:-}"
+		[ -z "$_initrd" ] || set -- "$@" -initrd "$_initrd"
+	fi
 	# shellcheck disable=SC2086 # VM_QEMU_ARGS is a list of arguments
 	timeout -k 10 "${VM_TIMEOUT:-600}" qemu-system-x86_64 \
 		-nographic -no-reboot -nic none \
-		-m "${VM_MEM:-512M}" -smp "${VM_SMP:-1}" \
-		-kernel "$1" -initrd "$2" \
-		-append "console=ttyS0 panic=-1 quiet log_buf_len=4M ${VM_APPEND:-}" \
-		${VM_QEMU_ARGS:-} </dev/null >"$3.raw" 2>&1 &
+		-m "${VM_MEM:-512M}" -smp "${VM_SMP:-1}" "$@" \
+		${VM_QEMU_ARGS:-} </dev/null >"$_log.raw" 2>&1 &
 	_qemu=$!
 	if [ -n "${VM_PROGRESS:-}" ]; then
 		while sleep 5 && kill -0 "$_qemu" 2>/dev/null; do
@@ -180,8 +190,8 @@ vm_boot() {
 		echo >&2
 	fi
 	if wait "$_qemu"; then _status=0; else _status=$?; fi
-	tr -d '\r' <"$3.raw" >"$3"
-	rm -f "$3.raw"
+	tr -d '\r' <"$_log.raw" >"$_log"
+	rm -f "$_log.raw"
 	return "$_status"
 }
 
