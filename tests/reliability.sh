@@ -233,6 +233,7 @@ check_bad_magic() {
 
 check_fail_init() {
 	name=$1 log=$2
+	vm_block "$log" fail-init | sed "s/^/($name) /"
 	expect_match "$name: fail_init=1: modprobe client_lkm fails clearly" \
 		"could not insert '(core|client)_lkm': Operation canceled" \
 		"$(vm_block "$log" fail-init)"
@@ -347,6 +348,8 @@ sig_enforce_debian() {
 		boot_guest "$kver sig_enforce=1" \
 		"$image/boot/vmlinuz-$kver" "$work/root-sig-$kver.cpio" "$log" ||
 		return 0
+	vm_block "$log" sig-insmod | sed "s/^/($kver sig_enforce=1) /"
+	vm_block "$log" sig-modprobe | sed "s/^/($kver sig_enforce=1) /"
 	expect_match "$kver sig_enforce=1: insmod refused" \
 		'Key was rejected by service' "$(vm_block "$log" sig-insmod)"
 	expect_match "$kver sig_enforce=1: modprobe client_lkm refused" \
