@@ -3,18 +3,17 @@
 #
 # Build both modules against every kernel of the matrix with W=1, in one
 # kbuild pass and the step-by-step way, and check what modpost and modinfo
-# say about them.
+# say about them.  The lint stage judges the same builds' warnings.
 set -eu
 . "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/kernels.sh"
 . "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/lib/builds.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+: "${LKM_STACK_BUILDS:=$work/builds}"
 version=$(cat "$LKM_STACK_TOP/VERSION")
-
-# Compiler and modpost warnings, and modpost's unresolved symbols.
-WARNINGS='warning:|WARNING:|undefined!'
 
 check_modinfo() {
 	kver=$1 dir=$2
@@ -43,55 +42,56 @@ client_crc() {
 	modprobe --dump-modversions "$1" | awk -v s="$2" '$2 == s { print $1 }'
 }
 
+# check_one_pass_build KVER BUILDS (matrix_build's directory for KVER)
 check_one_pass_build() {
-	kver=$1 dir=$work/$kver-onepass
-	scratch_tree "$dir"
-	if out=$(make -C "$dir" all KVER="$kver" W=1 2>&1); then
+	kver=$1 tree=$2/onepass
+	if build_succeeded "$2" onepass; then
 		pass "$kver: one-pass build (W=1)"
 	else
-		fail "$kver: one-pass build (W=1)" "make all succeeds" "$out"
+		fail "$kver: one-pass build (W=1)" "make all succeeds" \
+			"$(cat "$2/onepass.log")"
 		return
 	fi
-	expect_no_match "$kver: one-pass build has no warnings" "$WARNINGS" "$out"
-	check_modinfo "$kver" "$dir"
+	check_modinfo "$kver" "$tree"
 }
 
+# check_step_by_step_build KVER BUILDS (matrix_build's directory for KVER)
 check_step_by_step_build() {
-	kver=$1 dir=$work/$kver-steps
-	scratch_tree "$dir"
-	if out=$(make -C "$dir/src/core" KVER="$kver" W=1 2>&1 &&
-		make -C "$dir/src/client" KVER="$kver" W=1 2>&1); then
+	kver=$1 tree=$2/steps
+	if build_succeeded "$2" steps; then
 		pass "$kver: step-by-step build (src/core, then src/client)"
 	else
 		fail "$kver: step-by-step build (src/core, then src/client)" \
-			"both makes succeed" "$out"
+			"both makes succeed" "$(cat "$2/steps.log")"
 		return
 	fi
-	expect_no_match "$kver: step-by-step build has no warnings" \
-		"$WARNINGS" "$out"
+	expect_no_match "$kver: step-by-step: modpost resolves client_lkm's symbols" \
+		'undefined!' "$(cat "$2/steps.log")"
 	for sym in exp_int get_skey; do
-		crc=$(symvers_crc "$dir/src/core/Module.symvers" "$sym")
+		crc=$(symvers_crc "$tree/src/core/Module.symvers" "$sym")
 		expect_match "$kver: core_lkm's Module.symvers exports $sym" \
 			'^0x[0-9a-f]{8}$' "$crc"
 		expect_eq "$kver: client's CRC for $sym matches core's export" \
-			"$crc" "$(client_crc "$dir/src/client/client_lkm.ko" "$sym")"
+			"$crc" "$(client_crc "$tree/src/client/client_lkm.ko" "$sym")"
 	done
 }
 
 # make install / uninstall into a staging root (INSTALL_MOD_PATH), the
 # way a user installs a hand-built tree, minus touching this machine.
+# W=1, as the one-pass tree was built, installs that very build.
+# check_staged_install KVER BUILDS (matrix_build's directory for KVER)
 check_staged_install() {
-	kver=$1 dir=$work/$kver-onepass stage=$work/$kver-stage
+	kver=$1 tree=$2/onepass stage=$work/$kver-stage
 	moddir=$stage/lib/modules/$kver
 	expect_success "$kver: make install INSTALL_MOD_PATH=<stage>" \
-		make -C "$dir" install KVER="$kver" INSTALL_MOD_PATH="$stage"
+		make -C "$tree" install KVER="$kver" W=1 INSTALL_MOD_PATH="$stage"
 	expect_match "$kver: modules.dep: extra/client depends on extra/core" \
 		'^extra/client/client_lkm\.ko(\.xz)?: extra/core/core_lkm\.ko(\.xz)?$' \
 		"$(cat "$moddir/modules.dep" 2>&1)"
 	expect_success "$kver: make uninstall INSTALL_MOD_PATH=<stage>" \
-		make -C "$dir" uninstall KVER="$kver" INSTALL_MOD_PATH="$stage"
+		make -C "$tree" uninstall KVER="$kver" INSTALL_MOD_PATH="$stage"
 	expect_eq "$kver: uninstall leaves no module behind" "" \
-		"$(find "$moddir" -name '*_lkm.ko*')"
+		"$(find "$moddir" -name '*_lkm.ko*' 2>&1)"
 }
 
 check_missing_headers_message() {
@@ -107,9 +107,10 @@ for kver in $(kernel_matrix); do
 		fail "$kver: headers" "linux-headers-$kver installed" "not installable"
 		continue
 	fi
-	check_one_pass_build "$kver"
-	check_step_by_step_build "$kver"
-	check_staged_install "$kver"
+	builds=$(matrix_build "$kver")
+	check_one_pass_build "$kver" "$builds"
+	check_step_by_step_build "$kver" "$builds"
+	check_staged_install "$kver" "$builds"
 done
 check_missing_headers_message
 

@@ -29,6 +29,7 @@ newest_kernel() {
 # by series, then by flavour, or LKM_STACK_KERNELS if set.
 kernel_matrix() {
 	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
+		# shellcheck disable=SC2086 # the list splits into releases
 		printf '%s\n' $LKM_STACK_KERNELS
 		return
 	fi
