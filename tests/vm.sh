@@ -275,9 +275,9 @@ test_kernel() {
 	pack_initramfs "$kver" "$image"
 	suffix=$(vm_module_suffix "$image" "$kver")
 	log=$work/$kver/serial.log
-	echo "booting $kver (one boot runs every scenario) ..."
+	echo "booting $kver; one boot runs every scenario (a dot every 5 s) ..."
 	start=$(date +%s)
-	if vm_boot "$image/boot/vmlinuz-$kver" "$work/$kver/initrd" "$log"; then
+	if VM_PROGRESS=1 vm_boot "$image/boot/vmlinuz-$kver" "$work/$kver/initrd" "$log"; then
 		status=0
 	else
 		status=$?
