@@ -24,6 +24,8 @@ trap 'rm -rf "$work"' EXIT
 version=$(cat "$LKM_STACK_TOP/VERSION")
 tally=$work/tally
 : >"$tally"
+# A scratch tree for "make deb" and "make rpm".
+pkgtree=$work/packages
 
 TOOLS="checkpatch sparse W=1 lintian rpmlint shellcheck"
 LINUX_SOURCE=/usr/src/linux-source-6.12.tar.xz
@@ -192,8 +194,8 @@ judge_comments() {
 	done
 }
 
-# build_source_package DIR: unpack the "make dist" tarball in DIR and
-# build the Debian source package from it there.
+# build_source_package TARBALL DIR: unpack TARBALL (from "make dist") in
+# DIR and build the Debian source package from it there.
 build_source_package() {
 	mkdir -p "$2"
 	tar -xzf "$1" -C "$2"
@@ -202,13 +204,12 @@ build_source_package() {
 
 lint_deb() {
 	section "lint: lintian on the .deb and the source package"
-	tree=$work/packages
-	expect_success "make deb (in a scratch tree)" make -C "$tree" deb
+	expect_success "make deb (in a scratch tree)" make -C "$pkgtree" deb
 	lint_with lintian "lintian lkm-stack-dkms_${version}_all.deb" \
 		"$LINTIAN_FINDING" lintian --fail-on error,warning \
-		"$tree/dist/lkm-stack-dkms_${version}_all.deb"
+		"$pkgtree/dist/lkm-stack-dkms_${version}_all.deb"
 	expect_success "dpkg-source -b (from the make dist tarball)" \
-		build_source_package "$tree/dist/lkm-stack-$version.tar.gz" \
+		build_source_package "$pkgtree/dist/lkm-stack-$version.tar.gz" \
 		"$work/source"
 	lint_with lintian "lintian lkm-stack_$version.dsc" \
 		"$LINTIAN_FINDING" lintian --fail-on error,warning \
@@ -219,13 +220,12 @@ lint_deb() {
 
 lint_rpm() {
 	section "lint: rpmlint on the .rpm and the spec"
-	tree=$work/packages
-	expect_success "make rpm (in a scratch tree)" make -C "$tree" rpm
-	lint_with rpmlint "rpmlint lkm-stack-dkms-$version-*.noarch.rpm and the spec" \
+	expect_success "make rpm (in a scratch tree)" make -C "$pkgtree" rpm
+	lint_with rpmlint "rpmlint: the .rpm and lkm-stack-dkms.spec" \
 		"$RPMLINT_FINDING" rpmlint \
-		--rpmlintrc "$tree/rpm/lkm-stack-dkms.rpmlintrc" \
-		"$tree/dist/lkm-stack-dkms-$version"-*.noarch.rpm \
-		"$tree/rpm/lkm-stack-dkms.spec"
+		--rpmlintrc "$pkgtree/rpm/lkm-stack-dkms.rpmlintrc" \
+		"$pkgtree/dist/lkm-stack-dkms-$version"-*.noarch.rpm \
+		"$pkgtree/rpm/lkm-stack-dkms.spec"
 	judge_comments rpmlint "$LKM_STACK_TOP/rpm/lkm-stack-dkms.rpmlintrc"
 }
 
@@ -276,7 +276,7 @@ print_tally() {
 lint_checkpatch
 lint_sparse
 lint_w1_builds
-scratch_tree "$work/packages"
+scratch_tree "$pkgtree"
 lint_deb
 lint_rpm
 lint_shellcheck
