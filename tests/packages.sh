@@ -55,6 +55,7 @@ check_deb() {
 	expect_match "deb postinst builds for every installed kernel" \
 		'^[[:space:]]*/usr/lib/lkm-stack/dkms-install-all-kernels' \
 		"$(cat "$work/control/postinst")"
+	# shellcheck disable=SC2016 # matches prerm's literal $DKMS_NAME
 	expect_match "deb prerm removes the version from all kernels" \
 		'dkms remove -m \$DKMS_NAME -v \$DKMS_VERSION --all' \
 		"$(cat "$work/control/prerm")"
