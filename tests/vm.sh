@@ -95,8 +95,8 @@ lkm_events() {
 }
 
 check_modprobe_pulls_core() {
-	expect_status "$kver: 1 modprobe client_lkm succeeds" "$log" \
-		s1-modprobe 0
+	expect_status "$kver: 1 modprobe client_lkm succeeds (installed as *$suffix)" \
+		"$log" s1-modprobe 0
 	expect_eq "$kver: 1 modprobe loaded client_lkm and core_lkm" \
 		"client_lkm core_lkm" "$(oneline "$(guest_output s1-loaded)")"
 	expect_eq "$kver: 1 modules.dep has modprobe load core_lkm first" \
