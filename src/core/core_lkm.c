@@ -8,7 +8,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/cache.h>
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -19,8 +18,12 @@
 int exp_int = LKM_STACK_EXP_INT;
 EXPORT_SYMBOL(exp_int);
 
-/* Chosen at load time, so a client can only know it by asking us. */
-static u64 skey __ro_after_init;
+/*
+ * Chosen at load time, so a client can only know it by asking us.  Not
+ * __ro_after_init: that section costs a page of its own in every loaded
+ * copy of the module, for a value nothing writes after init anyway.
+ */
+static u64 skey;
 
 static bool fail_init;
 module_param(fail_init, bool, 0444);
