@@ -1,0 +1,284 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# A real Debian bookworm root for the package lifecycle tests: built with
+# debootstrap, cached as tarballs, used through chroot and booted from an
+# ext4 image under QEMU.  Needs tests/lib/kernels.sh (LKM_STACK_CACHE)
+# and, for debian_root_boot, tests/lib/vm.sh sourced first.
+#
+# Cache layout under $LKM_STACK_CACHE/debian-root/:
+#   archives/                 every .deb apt or debootstrap downloaded
+#   base-<key>.tar.zst        the minbase root
+#   root-<key>.tar.zst        the minbase root plus the packages asked for
+# A key is a hash of the apt sources, the package set, the ISO week (so
+# the roots pick up security updates once a week) and DEBIAN_ROOT_RECIPE,
+# which a change to how the roots are made must bump.
+
+DEBIAN_ROOT_SUITE=bookworm
+DEBIAN_ROOT_CACHE=$LKM_STACK_CACHE/debian-root
+DEBIAN_ROOT_ARCHIVES=$DEBIAN_ROOT_CACHE/archives
+DEBIAN_ROOT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# The ISO week the cached roots belong to.
+DEBIAN_ROOT_WEEK=$(date -u +%G-w%V)
+DEBIAN_ROOT_RECIPE=1
+
+# debian_root_sources: deb822 apt sources for the root: each repository
+# this host's apt uses for bookworm, bookworm-updates and
+# bookworm-security, with the suites and components the host uses.
+debian_root_sources() {
+	# shellcheck disable=SC2016 # apt's format fields, not the shell's
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
+		'Created-By: Packages' | sort -u |
+		awk -v suite="$DEBIAN_ROOT_SUITE" -v keyring="$DEBIAN_ROOT_KEYRING" '
+		$2 == suite || $2 == suite "-updates" || $2 == suite "-security" {
+			if (!($1 in suites)) order[n++] = $1
+			if (index(" " suites[$1] " ", " " $2 " ") == 0)
+				suites[$1] = suites[$1] (suites[$1] ? " " : "") $2
+			if (index(" " comps[$1] " ", " " $3 " ") == 0)
+				comps[$1] = comps[$1] (comps[$1] ? " " : "") $3
+		}
+		END {
+			for (i = 0; i < n; i++) {
+				if (i) print ""
+				print "Types: deb"
+				print "URIs: " order[i]
+				print "Suites: " suites[order[i]]
+				print "Components: " comps[order[i]]
+				print "Signed-By: " keyring
+			}
+		}'
+}
+
+# debian_root_mirror: the repository this host gets bookworm itself from.
+debian_root_mirror() {
+	# shellcheck disable=SC2016 # apt's format fields, not the shell's
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
+		'Created-By: Packages' |
+		awk -v suite="$DEBIAN_ROOT_SUITE" '$2 == suite { print $1; exit }'
+}
+
+# debian_root_key TEXT...: a short cache key for a root made from TEXT,
+# this host's sources and the current week.
+debian_root_key() {
+	{
+		debian_root_sources
+		echo "$DEBIAN_ROOT_WEEK $DEBIAN_ROOT_RECIPE $*"
+	} |
+		sha256sum | cut -c1-16
+}
+
+# mounts_under DIR: the mount points at or below DIR, deepest first.
+mounts_under() {
+	awk -v dir="$1" '$2 == dir || index($2, dir "/") == 1 { print $2 }' \
+		/proc/mounts | sort -r
+}
+
+# root_mount ROOT: mount what a chroot into ROOT needs (proc, sys, dev,
+# dev/pts) and the download cache as its apt archive, so packages
+# installed in any copy of the root are downloaded only once.
+root_mount() {
+	mkdir -p "$DEBIAN_ROOT_ARCHIVES/partial"
+	mount -t proc proc "$1/proc"
+	mount -t sysfs sysfs "$1/sys"
+	mount --bind /dev "$1/dev"
+	mount --bind /dev/pts "$1/dev/pts"
+	mount --bind "$DEBIAN_ROOT_ARCHIVES" "$1/var/cache/apt/archives"
+}
+
+# root_umount DIR: unmount everything mounted at or below DIR; lazily
+# if a mount is still busy, so that nothing stays mounted.
+root_umount() {
+	for _mnt in $(mounts_under "$1"); do
+		umount "$_mnt" 2>/dev/null || umount -l "$_mnt"
+	done
+}
+
+# remove_root DIR: delete a root copy, but never while something is
+# mounted below it: rm would go into the host's /dev or the download
+# cache.  --one-file-system guards /dev, /proc and /sys once more.
+remove_root() {
+	root_umount "$1"
+	if [ -n "$(mounts_under "$1")" ]; then
+		echo "not removing $1: still mounted: $(mounts_under "$1")" >&2
+		return 1
+	fi
+	rm -rf --one-file-system "$1"
+}
+
+# with_root_mounts ROOT COMMAND...: run COMMAND (on the host, with a
+# clean environment) while ROOT has what a chroot needs mounted.  The
+# caller's EXIT trap should run root_umount too, for a command that is
+# killed.
+with_root_mounts() {
+	_root=$1
+	shift
+	root_mount "$_root"
+	_status=0
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive "$@" || _status=$?
+	root_umount "$_root"
+	return "$_status"
+}
+
+# in_root ROOT COMMAND...: run COMMAND in a chroot into ROOT.
+in_root() {
+	with_root_mounts "$1" chroot "$@"
+}
+
+# root_apt ROOT APT-GET-ARG...: apt-get in ROOT, without questions or
+# recommended packages.
+root_apt() {
+	_root=$1
+	shift
+	in_root "$_root" apt-get -y -q -o Dpkg::Use-Pty=0 \
+		--no-install-recommends "$@"
+}
+
+# save_root ROOT TARBALL: pack ROOT (nothing mounted) atomically.
+save_root() {
+	tar --zstd -C "$1" --numeric-owner --xattrs -cf "$2.tmp" .
+	mv "$2.tmp" "$2"
+}
+
+# unpack_root TARBALL ROOT: a fresh copy of a cached root.
+unpack_root() {
+	mkdir -p "$2"
+	tar --zstd -C "$2" --numeric-owner --xattrs -xf "$1"
+}
+
+# prune_cache PATTERN KEEP: delete the cached roots matching PATTERN
+# except KEEP (older weeks or package sets).
+prune_cache() {
+	for _old in "$DEBIAN_ROOT_CACHE"/$1; do
+		[ "$_old" = "$2" ] || rm -f "$_old"
+	done
+}
+
+# dpkg options for the root: no fsync per file (much faster; a test root
+# need not survive a power cut), and none of the kernels' driver, sound
+# and network modules but the virtio disk's.  A QEMU guest loads no
+# others, and every depmod (DKMS runs one per kernel) reads all modules
+# of a kernel: under TCG that took minutes per kernel, and the root and
+# its disk image are a third of the size.
+DEBIAN_ROOT_DPKG_CFG="force-unsafe-io
+path-exclude=/lib/modules/*/kernel/drivers/*
+path-include=/lib/modules/*/kernel/drivers/block/*
+path-include=/lib/modules/*/kernel/drivers/virtio/*
+path-exclude=/lib/modules/*/kernel/sound/*
+path-exclude=/lib/modules/*/kernel/net/*"
+
+# configure_root ROOT: apt sources (package lists kept compressed), the
+# dpkg options above, no services started by packages (policy-rc.d), and
+# small initrds that hold just what a QEMU guest booting from a virtio
+# disk needs (they build and boot faster).
+configure_root() {
+	debian_root_sources >"$1/etc/apt/sources.list.d/debian.sources"
+	rm -f "$1/etc/apt/sources.list"
+	echo 'Acquire::GzipIndexes "true";' \
+		>"$1/etc/apt/apt.conf.d/50lkm-stack-test"
+	echo "$DEBIAN_ROOT_DPKG_CFG" >"$1/etc/dpkg/dpkg.cfg.d/lkm-stack-test"
+	printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d"
+	chmod 755 "$1/usr/sbin/policy-rc.d"
+	mkdir -p "$1/etc/initramfs-tools/conf.d"
+	echo MODULES=list >"$1/etc/initramfs-tools/conf.d/lkm-stack-test"
+	mkdir -p "$1/usr/share/initramfs-tools/modules.d"
+	printf '%s\n' virtio_pci virtio_blk ext4 \
+		>"$1/usr/share/initramfs-tools/modules.d/lkm-stack-test"
+}
+
+# debian_base_tarball: the cached minbase root (debootstrapped on first
+# use); prints its path.
+debian_base_tarball() {
+	mkdir -p "$DEBIAN_ROOT_ARCHIVES/partial"
+	_tarball=$DEBIAN_ROOT_CACHE/base-$(debian_root_key minbase).tar.zst
+	if [ ! -f "$_tarball" ]; then
+		_dir=$(mktemp -d "$DEBIAN_ROOT_CACHE/base.XXXXXX")
+		chmod 755 "$_dir"
+		echo "debootstrap $DEBIAN_ROOT_SUITE (minbase) ..." >&2
+		if ! debootstrap --variant=minbase \
+			--cache-dir="$DEBIAN_ROOT_ARCHIVES" \
+			"$DEBIAN_ROOT_SUITE" "$_dir" "$(debian_root_mirror)" >&2; then
+			remove_root "$_dir"
+			echo "debootstrap failed" >&2
+			return 1
+		fi
+		# The download cache has the .debs; apt-get update gets the lists.
+		rm -rf "$_dir"/var/lib/apt/lists/* \
+			"$_dir"/var/cache/apt/archives/*.deb
+		save_root "$_dir" "$_tarball"
+		remove_root "$_dir"
+		prune_cache 'base-*.tar.zst' "$_tarball"
+	fi
+	echo "$_tarball"
+}
+
+# debian_root_tarball PACKAGE...: the cached root with PACKAGEs installed
+# on top of the minbase root (after an apt-get update); prints its path.
+debian_root_tarball() {
+	_base=$(debian_base_tarball) || return 1
+	_tarball=$DEBIAN_ROOT_CACHE/root-$(debian_root_key "$*").tar.zst
+	if [ ! -f "$_tarball" ]; then
+		_dir=$(mktemp -d "$DEBIAN_ROOT_CACHE/root.XXXXXX")
+		chmod 755 "$_dir"
+		unpack_root "$_base" "$_dir"
+		configure_root "$_dir"
+		echo "installing in the root: $* ..." >&2
+		if ! { root_apt "$_dir" update && root_apt "$_dir" install "$@"; } >&2
+		then
+			remove_root "$_dir"
+			echo "installing $* in the root failed" >&2
+			return 1
+		fi
+		save_root "$_dir" "$_tarball"
+		remove_root "$_dir"
+		prune_cache 'root-*.tar.zst' "$_tarball"
+	fi
+	echo "$_tarball"
+}
+
+# previous_kernel SERIES FLAVOUR: the second-newest release of a series
+# ("6.1") in a flavour ("amd64") that apt has both the image and the
+# headers of, e.g. 6.1.0-55-amd64 when 6.1.0-56-amd64 is the newest.
+previous_kernel() {
+	_newest=$(newest_kernel "$1" "$2") || return 1
+	# A digit before "-FLAVOUR": 6.1.0-55-amd64, not 6.1.0-55-rt-amd64.
+	apt-cache pkgnames "linux-headers-$1." |
+		sed -n "s/^linux-headers-\\($1\\..*[0-9]-$2\\)\$/\\1/p" | sort -V |
+		while read -r _kver; do
+			[ "$_kver" != "$_newest" ] &&
+				apt-cache show "linux-image-$_kver" >/dev/null 2>&1 &&
+				echo "$_kver"
+		done | tail -n 1
+}
+
+# root_image ROOT IMAGE: an ext4 file system image holding ROOT (nothing
+# mounted in it), with room for DKMS builds and a package install in the
+# guest.
+root_image() {
+	_mb=$(($(du -sm "$1" | cut -f1) + 768))
+	rm -f "$2"
+	truncate -s "${_mb}M" "$2"
+	mkfs.ext4 -q -F -L lkm-root -d "$1" "$2"
+}
+
+# root_add_guest_scripts ROOT FILE...: copy the guest side of a test to
+# ROOT's /lkm-test/, with tests/guest/lib.sh, whose step helper the
+# guest scripts report with.
+root_add_guest_scripts() {
+	_root=$1
+	shift
+	mkdir -p "$_root/lkm-test"
+	cp "$LKM_STACK_TOP/tests/guest/lib.sh" "$@" "$_root/lkm-test/"
+}
+
+# debian_root_boot IMAGE ROOT KVER LOG TESTS: boot IMAGE (made from ROOT)
+# under QEMU with KVER's kernel and initrd from ROOT's /boot, the image as
+# the root file system on a virtio disk and ROOT's /lkm-test/init as PID
+# 1, which runs the guest scripts TESTS (comma-separated names of
+# /lkm-test/NAME.sh).  The serial console goes to LOG; see vm_boot for the
+# status and the VM_* tuning variables.
+debian_root_boot() {
+	VM_QEMU_ARGS="-drive file=$1,format=raw,if=virtio" \
+		VM_APPEND="root=/dev/vda rw init=/lkm-test/init lkm_test=$5" \
+		vm_boot "$2/boot/vmlinuz-$3" "$2/boot/initrd.img-$3" "$4"
+}

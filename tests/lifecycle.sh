@@ -1,0 +1,445 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The package's life on a real Debian system, with the real dpkg, apt,
+# dkms and kmod: a debootstrapped bookworm root (cached, see
+# tests/lib/debian-root.sh) with dkms and two kernels, one 6.1 that is
+# not the newest and the newest 6.12.  Each run works on fresh copies of
+# it, in a chroot and booted under QEMU:
+#
+#   1  apt-get install of the .deb builds for both kernels
+#   2  a kernel upgrade (the newest 6.1) gets both modules by itself
+#   3  purging a kernel removes our modules for it
+#   4  upgrading to a .deb of a higher version replaces the old one
+#   5  a kernel without headers: dpkg stays sane, the message says why
+#   6  the root boots with each of its kernels; modprobe client_lkm works
+#   7  installing in a running guest builds for every kernel with headers
+#   8  apt-get purge leaves nothing behind
+#   9  the RPM's scriptlets against the same root's dkms
+#   10 DKMS's MOK signatures on the modules verify against its certificate
+set -eu
+. "$(dirname "$0")/lib/report.sh"
+. "$(dirname "$0")/lib/kernels.sh"
+. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/lib/vm.sh"
+. "$(dirname "$0")/lib/debian-root.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lifecycle.XXXXXX")
+# remove_root first unmounts what a killed chroot command left mounted.
+trap 'remove_root "$work"' EXIT
+trap 'exit 1' HUP INT TERM
+
+version=$(cat "$LKM_STACK_TOP/VERSION")
+new_version=$version.1
+deb=lkm-stack-dkms_${version}_all.deb
+new_deb=lkm-stack-dkms_${new_version}_all.deb
+guest=$LKM_STACK_TOP/tests/guest-lifecycle
+# The guests' serial consoles are kept here for a look after the run.
+logs=$LKM_STACK_TOP/dist/lifecycle-logs
+root_a=$work/root-a
+root_b=$work/root-b
+image_b=$work/root-b.img
+
+# Guest time boxes (seconds): a boot that only loads modules, and one
+# that builds them for three kernels under TCG.
+BOOT_TIMEOUT=300
+INSTALL_BOOT_TIMEOUT=900
+
+# give_up NAME EXPECTED SEEN: record a failure that leaves nothing to
+# test, and end the stage.
+give_up() {
+	fail "$@"
+	[ "${LKM_STACK_SUITE:-}" ] || summary
+	exit 1
+}
+
+# timed TITLE FUNCTION: a heading, FUNCTION, and how long it took.
+timed() {
+	section "lifecycle $1"
+	started=$(date +%s)
+	"$2"
+	printf '(lifecycle %s took %ss)\n' "$1" "$(($(date +%s) - started))"
+}
+
+# re TEXT: TEXT as an extended regular expression matching itself
+# (versions have dots, kernel releases a plus).
+re() {
+	printf '%s' "$1" | sed 's/[].[\\*^$+?(){}|]/\\&/g'
+}
+
+# existing PATH...: those of PATHs that exist.
+existing() {
+	for path in "$@"; do
+		if [ -e "$path" ]; then echo "$path"; fi
+	done
+}
+
+# apt_step NAME ROOT APT-GET-ARG...: apt-get in ROOT as a named check;
+# its output stays in apt_out.
+apt_step() {
+	name=$1 root=$2
+	shift 2
+	if apt_out=$(root_apt "$root" "$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "apt-get $* succeeds" "$apt_out"
+	fi
+}
+
+# expect_dpkg_sane PREFIX ROOT: dpkg --audit finds nothing to complain of.
+expect_dpkg_sane() {
+	expect_eq "$1: dpkg --audit is clean" "" "$(in_root "$2" dpkg --audit 2>&1)"
+}
+
+# module_path ROOT KVER MODULE: where MODULE is installed for KVER, as a
+# path in ROOT.
+module_path() {
+	(cd "$1" && find "lib/modules/$2/" -name "$3.ko*") | sed 's,^,/,'
+}
+
+# expect_installed PREFIX ROOT VERSION KVER...: DKMS lists VERSION, and
+# only it, as installed for each KVER, whose modules.dep says client_lkm
+# needs core_lkm, and both modules of that version are in place.
+expect_installed() {
+	prefix=$1 root=$2 want=$3
+	shift 3
+	# (stderr has dkms's readelf warnings about the 6.12 headers)
+	status=$(in_root "$root" dkms status -m lkm-stack 2>/dev/null)
+	expect_eq "$prefix: dkms status lists only lkm-stack/$want" "" \
+		"$(printf '%s\n' "$status" | grep -vF "lkm-stack/$want, " || true)"
+	for kver in "$@"; do
+		expect_match "$prefix: dkms status: lkm-stack/$want installed for $kver" \
+			"^lkm-stack/$(re "$want"), $(re "$kver"), [^:]+: installed" \
+			"$status"
+		for module in core_lkm client_lkm; do
+			path=$(module_path "$root" "$kver" "$module")
+			expect_match "$prefix: $kver: DKMS installed $module" \
+				"^/lib/modules/$(re "$kver")/updates/dkms/$module\\.ko(\\.xz)?\$" \
+				"$path"
+			expect_eq "$prefix: $kver: $module is version $want" "$want" \
+				"$(modinfo -F version "$root$path" 2>&1)"
+		done
+		expect_match "$prefix: $kver: modules.dep: client_lkm needs core_lkm" \
+			'^updates/dkms/client_lkm\.ko(\.xz)?: updates/dkms/core_lkm\.ko(\.xz)?$' \
+			"$(cat "$root/lib/modules/$kver/modules.dep")"
+	done
+}
+
+# expect_nothing_left PREFIX ROOT: no trace of the package in ROOT.
+expect_nothing_left() {
+	expect_eq "$1: no /usr/src/lkm-stack-*" "" \
+		"$(existing "$2"/usr/src/lkm-stack-*)"
+	expect_eq "$1: no /var/lib/dkms/lkm-stack" "" \
+		"$(existing "$2/var/lib/dkms/lkm-stack")"
+	expect_eq "$1: no helper left in /usr/lib or /usr/libexec" "" \
+		"$(existing "$2/usr/lib/lkm-stack" "$2/usr/libexec/lkm-stack")"
+	expect_eq "$1: no core_lkm or client_lkm under /lib/modules" "" \
+		"$(find "$2/lib/modules/" -name 'core_lkm.ko*' -o -name 'client_lkm.ko*')"
+	expect_eq "$1: no modules.dep mentions them" "" \
+		"$(grep -l '_lkm\.ko' "$2"/lib/modules/*/modules.dep)"
+}
+
+# boot_guest NAME IMAGE ROOT KVER TESTS: boot IMAGE on KVER, running the
+# guest scripts TESTS (see debian_root_boot); the log is in guest_log.
+boot_guest() {
+	mkdir -p "$logs"
+	guest_log=$logs/$(echo "$1-$5" | tr -c 'A-Za-z0-9.+\n-' -).log
+	started_boot=$(date +%s)
+	echo "booting $4 under QEMU (guest runs: $5) ..."
+	debian_root_boot "$2" "$3" "$4" "$guest_log" "$5" || true
+	echo "(boot on $4 took $(($(date +%s) - started_boot))s)"
+	if [ -n "$(vm_guest_done "$guest_log")" ]; then
+		pass "$1: boots and runs the test init to its end"
+	else
+		fail "$1: boots and runs the test init to its end" \
+			"@@GUEST-DONE in the serial console" \
+			"$(tail -n 40 "$guest_log")"
+	fi
+}
+
+# expect_modprobe_works PREFIX KVER: what the guest's modprobe.sh saw on
+# KVER: modprobe client_lkm loads both modules, the client got the key
+# from core_lkm, and modprobe -r removes both.
+expect_modprobe_works() {
+	expect_eq "$1: running kernel" "$2" "$(vm_block "$guest_log" uname)"
+	expect_eq "$1: modprobe client_lkm succeeds" 0 \
+		"$(vm_block_status "$guest_log" modprobe)"
+	expect_eq "$1: both modules are loaded" "client_lkm core_lkm" \
+		"$(vm_block "$guest_log" loaded | sort | paste -sd ' ')"
+	expect_match "$1: lsmod shows core_lkm used by client_lkm" \
+		'^core_lkm +[0-9]+ +1 +client_lkm$' "$(vm_block "$guest_log" lsmod)"
+	expect_match "$1: client_lkm got exp_int and a key from core_lkm" \
+		'client_lkm: loaded: exp_int=200 skey=0x0*[1-9a-f]' \
+		"$(vm_block "$guest_log" kmsg-load)"
+	expect_eq "$1: modprobe -r client_lkm succeeds" 0 \
+		"$(vm_block_status "$guest_log" modprobe-r)"
+	expect_eq "$1: modprobe -r removed both modules" "" \
+		"$(vm_block "$guest_log" unloaded)"
+}
+
+prepare() {
+	old_kver=$(previous_kernel 6.1 amd64)
+	upgrade_kver=$(newest_kernel 6.1 amd64)
+	new_kver=$(newest_kernel 6.12 amd64)
+	if [ -z "$old_kver" ] || [ -z "$upgrade_kver" ] || [ -z "$new_kver" ]; then
+		give_up "kernels for the root" "two 6.1 and one 6.12 amd64 kernel known to apt" \
+			"'$old_kver' '$upgrade_kver' '$new_kver' (run apt-get update)"
+	fi
+	echo "kernels: $old_kver and $new_kver, then $upgrade_kver"
+
+	scratch_tree "$work/tree"
+	if ! out=$(make -C "$work/tree" deb rpm 2>&1); then
+		give_up "make deb rpm" "both packages built" "$out"
+	fi
+	# The upgrade: the same tree with a higher version everywhere.
+	scratch_tree "$work/tree-new"
+	if ! out=$("$work/tree-new/scripts/set-version" "$new_version" \
+		"Lifecycle test upgrade." 2>&1 && make -C "$work/tree-new" deb 2>&1)
+	then
+		give_up "make deb ($new_version)" "the upgrade package built" "$out"
+	fi
+	echo "packages: $deb, $new_deb and the .rpm"
+
+	if ! root_tarball=$(debian_root_tarball dkms openssl \
+		"linux-image-$old_kver" "linux-headers-$old_kver" \
+		"linux-image-$new_kver" "linux-headers-$new_kver"); then
+		give_up "Debian root" "a bookworm root with dkms and two kernels" \
+			"debootstrap or apt-get failed (see above)"
+	fi
+	unpack_root "$root_tarball" "$root_a"
+	echo "root: $root_tarball ($(du -sm "$root_a" | cut -f1) MB unpacked)"
+}
+
+step1_install() {
+	cp "$work/tree/dist/$deb" "$root_a/tmp/"
+	apt_step "1: apt-get install ./$deb" "$root_a" install "/tmp/$deb"
+	expect_installed 1 "$root_a" "$version" "$old_kver" "$new_kver"
+}
+
+step2_kernel_upgrade() {
+	apt_step "2: apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
+		"$root_a" install "linux-image-$upgrade_kver" \
+		"linux-headers-$upgrade_kver"
+	expect_installed 2 "$root_a" "$version" "$upgrade_kver"
+}
+
+step3_kernel_removal() {
+	apt_step "3: apt-get purge linux-image-$old_kver linux-headers-$old_kver" \
+		"$root_a" purge "linux-image-$old_kver" "linux-headers-$old_kver"
+	expect_eq "3: no lkm-stack module left for $old_kver" "" \
+		"$(find "$root_a/lib/modules/" -path "*/$old_kver/*" -name '*_lkm.ko*')"
+	expect_no_match "3: dkms status no longer lists $old_kver" \
+		", $(re "$old_kver"), " \
+		"$(in_root "$root_a" dkms status -m lkm-stack 2>/dev/null)"
+}
+
+step4_package_upgrade() {
+	cp "$work/tree-new/dist/$new_deb" "$root_a/tmp/"
+	apt_step "4: apt-get install ./$new_deb (upgrade)" "$root_a" \
+		install "/tmp/$new_deb"
+	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
+	expect_eq "4: lkm-stack-dkms is at version $new_version" "$new_version" \
+		"$(in_root "$root_a" dpkg-query -W -f '${Version}' lkm-stack-dkms)"
+	expect_eq "4: the sources of $version are gone" "" \
+		"$(existing "$root_a/usr/src/lkm-stack-$version")"
+	expect_installed 4 "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
+}
+
+step5_kernel_without_headers() {
+	apt_step "5: apt-get install linux-image-$old_kver (no headers)" \
+		"$root_a" install "linux-image-$old_kver"
+	expect_dpkg_sane "5: after the kernel's install" "$root_a"
+	apt_step "5: apt-get install --reinstall ./$new_deb" "$root_a" \
+		install --reinstall "/tmp/$new_deb"
+	expect_match "5: the message names linux-headers-$old_kver" \
+		"$(re "$old_kver"): its headers are missing; install linux-headers-$(re "$old_kver")" \
+		"$apt_out"
+	expect_dpkg_sane "5: after the package's install" "$root_a"
+	expect_installed 5 "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
+	apt_step "5: apt-get purge linux-image-$old_kver (clean-up)" \
+		"$root_a" purge "linux-image-$old_kver"
+}
+
+step6_boot_each_kernel() {
+	root_add_guest_scripts "$root_a" "$guest/init" "$guest/modprobe.sh"
+	root_image "$root_a" "$work/root-a.img"
+	for kver in "$upgrade_kver" "$new_kver"; do
+		VM_TIMEOUT=$BOOT_TIMEOUT boot_guest "6: $kver" \
+			"$work/root-a.img" "$root_a" "$kver" modprobe
+		expect_modprobe_works "6: $kver" "$kver"
+	done
+}
+
+step7_install_in_running_guest() {
+	# Three kernels with headers; booted on the oldest, and the newest is
+	# 6.12: Debian's stock dkms postinst would skip the middle one.
+	unpack_root "$root_tarball" "$root_b"
+	apt_step "7: (set-up) apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
+		"$root_b" install "linux-image-$upgrade_kver" \
+		"linux-headers-$upgrade_kver"
+	root_add_guest_scripts "$root_b" "$guest/init" "$guest/install.sh" \
+		"$guest/modprobe.sh" "$work/tree/dist/$deb"
+	root_image "$root_b" "$image_b"
+	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G VM_SMP=2 \
+		boot_guest "7: $old_kver" "$image_b" "$root_b" "$old_kver" \
+		install,modprobe
+	expect_eq "7: apt-get install ./$deb in the running guest succeeds" 0 \
+		"$(vm_block_status "$guest_log" install)"
+	status=$(vm_block "$guest_log" dkms-status)
+	modules=$(vm_block "$guest_log" modules)
+	for kver in "$old_kver" "$upgrade_kver" "$new_kver"; do
+		expect_match "7: dkms status: lkm-stack/$version installed for $kver" \
+			"^lkm-stack/$(re "$version"), $(re "$kver"), [^:]+: installed" \
+			"$status"
+		for module in core_lkm client_lkm; do
+			expect_match "7: $kver: DKMS installed $module" \
+				"^/lib/modules/$(re "$kver")/updates/dkms/$module\\.ko(\\.xz)?\$" \
+				"$modules"
+		done
+	done
+	expect_modprobe_works "7: $old_kver, right after the install" "$old_kver"
+}
+
+step8_purge() {
+	apt_step "8: apt-get purge lkm-stack-dkms" "$root_a" purge lkm-stack-dkms
+	expect_nothing_left 8 "$root_a"
+	expect_dpkg_sane 8 "$root_a"
+	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
+	expect_eq "8: dpkg has forgotten lkm-stack-dkms" "" \
+		"$(in_root "$root_a" dpkg-query -W -f '${Status}' lkm-stack-dkms 2>/dev/null)"
+}
+
+# rpm_step NAME ROOT RPM-ARG...: rpm on ROOT (its own rpmdb, scriptlets
+# run chrooted into it) as a named check.
+rpm_step() {
+	name=$1 root=$2
+	shift 2
+	if out=$(with_root_mounts "$root" rpm --root "$root" \
+		--dbpath /var/lib/rpm "$@" 2>&1); then
+		pass "$name"
+	else
+		fail "$name" "rpm $* succeeds" "$out"
+	fi
+}
+
+step9_rpm() {
+	rpm_file=$(echo "$work/tree/dist/lkm-stack-dkms-$version"-*.noarch.rpm)
+	expect_match "9: rpm -qp --requires: dkms" '^dkms$' \
+		"$(rpm -qp --requires "$rpm_file")"
+	scripts=$(rpm -qp --scripts "$rpm_file")
+	expect_match "9: rpm -qp --scripts: %preun removes $version from every kernel" \
+		"dkms remove -m lkm-stack -v $(re "$version") --all" \
+		"$(printf '%s\n' "$scripts" | sed -n '/^preuninstall/,/^[a-z]* scriptlet/p')"
+	expect_match "9: rpm -qp --scripts: %posttrans builds for every kernel" \
+		"/dkms-install-all-kernels $(re "$version")" \
+		"$(printf '%s\n' "$scripts" | sed -n '/^posttrans/,$p')"
+	# root-b: a scratch copy of the same root, untouched by step 7's
+	# guest, which changed only the image.
+	rpm_step "9: rpm --root -i --nodeps $(basename "$rpm_file")" \
+		"$root_b" -i --nodeps "$rpm_file"
+	expect_installed 9 "$root_b" "$version" \
+		"$old_kver" "$upgrade_kver" "$new_kver"
+	rpm_step "9: rpm --root -e lkm-stack-dkms" "$root_b" -e lkm-stack-dkms
+	expect_nothing_left 9 "$root_b"
+}
+
+# split_signed_module MODULE DIR: from MODULE (.ko or .ko.xz), what was
+# signed into DIR/content and the PKCS#7 signature into DIR/sig.p7.  A
+# signed module ends in the signature, a 12-byte struct module_signature
+# (sig_len, big-endian, in its last 4 bytes) and the 28-byte magic
+# "~Module signature appended~\n" (the kernel's module_signature.h).
+split_signed_module() {
+	mkdir -p "$2"
+	case $1 in
+	*.xz) xz -dc "$1" >"$2/module.ko" ;;
+	*) cp "$1" "$2/module.ko" ;;
+	esac
+	[ "$(tail -c 28 "$2/module.ko")" = "~Module signature appended~" ] ||
+		return 1
+	sig_len=$(tail -c 32 "$2/module.ko" | head -c 4 | od -An -tu1 |
+		awk '{ print (($1 * 256 + $2) * 256 + $3) * 256 + $4 }')
+	size=$(stat -c %s "$2/module.ko")
+	head -c "$((size - 40 - sig_len))" "$2/module.ko" >"$2/content"
+	tail -c "$((40 + sig_len))" "$2/module.ko" | head -c "$sig_len" \
+		>"$2/sig.p7"
+}
+
+# verify_signature DIR CERT.pem: the PKCS#7 signature in DIR verifies
+# over DIR's content with CERT, and with no other certificate.
+verify_signature() {
+	openssl cms -verify -binary -inform DER -in "$1/sig.p7" \
+		-content "$1/content" -certfile "$2" -nointern -noverify \
+		-out /dev/null
+}
+
+step10_signing() {
+	sig=$work/signing
+	mkdir -p "$sig"
+	debugfs -R "dump /var/lib/dkms/mok.pub $sig/mok.der" "$image_b" \
+		>/dev/null 2>&1 || true
+	if ! openssl x509 -inform DER -in "$sig/mok.der" -out "$sig/mok.pem" \
+		2>/dev/null; then
+		fail "10: DKMS made a MOK certificate in the guest" \
+			"/var/lib/dkms/mok.pub, an X.509 certificate" "none"
+		return
+	fi
+	pass "10: DKMS made a MOK certificate in the guest"
+	subject=$(openssl x509 -in "$sig/mok.pem" -noout -subject \
+		-nameopt multiline | sed -n 's/^ *commonName *= //p')
+	serial=$(openssl x509 -in "$sig/mok.pem" -noout -serial | cut -d= -f2)
+	for kver in "$old_kver" "$upgrade_kver" "$new_kver"; do
+		mkdir -p "$sig/$kver"
+		debugfs -R "rdump /usr/lib/modules/$kver/updates/dkms $sig/$kver" \
+			"$image_b" >/dev/null 2>&1 || true
+		for module in core_lkm client_lkm; do
+			check_module_signature "10: $kver: $module" \
+				"$(find "$sig/$kver" -name "$module.ko*")" \
+				"$sig/$kver/$module"
+		done
+	done
+}
+
+# check_module_signature PREFIX MODULE DIR: MODULE is signed by the MOK
+# key whose certificate is $sig/mok.pem (subject and serial in $subject
+# and $serial); DIR is for the pieces.
+check_module_signature() {
+	if [ ! -f "$2" ]; then
+		fail "$1: is in the guest's image" "a .ko or .ko.xz file" "none"
+		return
+	fi
+	expect_eq "$1: modinfo signer is the certificate's subject" \
+		"$subject" "$(modinfo -F signer "$2" 2>&1)"
+	expect_eq "$1: modinfo sig_key is the certificate's serial" \
+		"$serial" "$(modinfo -F sig_key "$2" 2>&1 | tr -d :)"
+	if ! split_signed_module "$2" "$3"; then
+		fail "$1: signature verifies with the certificate" \
+			"a module signature appended" "no signature in $2"
+		return
+	fi
+	expect_success "$1: signature verifies with the certificate" \
+		verify_signature "$3" "$sig/mok.pem"
+	# The same check on a module one byte changed must fail, or the one
+	# above proves nothing.
+	printf 'X' | dd of="$3/content" bs=1 seek=100 conv=notrunc 2>/dev/null
+	if verify_signature "$3" "$sig/mok.pem" 2>/dev/null; then
+		fail "$1: a changed module fails to verify" "verification fails" \
+			"it verified"
+	else
+		pass "$1: a changed module fails to verify"
+	fi
+}
+
+section "lifecycle: lkm-stack-dkms in a Debian bookworm root"
+timed "prepare (packages, cached root)" prepare
+timed "1: install" step1_install
+timed "2: kernel upgrade" step2_kernel_upgrade
+timed "3: kernel removal" step3_kernel_removal
+timed "4: package upgrade" step4_package_upgrade
+timed "5: kernel without headers" step5_kernel_without_headers
+timed "6: boot each kernel" step6_boot_each_kernel
+timed "7: install in a running guest" step7_install_in_running_guest
+timed "8: purge" step8_purge
+timed "9: RPM scriptlets" step9_rpm
+timed "10: module signing" step10_signing
+
+[ "${LKM_STACK_SUITE:-}" ] || summary
