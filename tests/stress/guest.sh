@@ -10,6 +10,7 @@
 #   CYCLES, WARMUP     load/unload cycles measured, and run before measuring
 #   RACE_SECONDS       how long the concurrent race runs
 #   KMEMLEAK=1         scan for leaks after the stress (sanitizer kernel)
+#   END_BY_RESET=1     end the VM by a reset instead of init's power-off
 #   KERNEL_REPORTS     extended regex of the kernel log lines that start an
 #                      oops, warning or sanitizer report
 #
@@ -22,10 +23,15 @@
 . /guest/env
 
 # memory_in_use: unreclaimable slab and vmalloc (where module code and
-# data live) in kB, after dropping what the kernel can give back.
+# data live) in kB, after dropping what the kernel can give back:
+# shrinking each slab cache also empties KASAN's quarantine of its freed
+# objects.
 memory_in_use() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
+	for _shrink in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$_shrink"
+	done
 	grep -E '^(SUnreclaim|VmallocUsed):' /proc/meminfo
 	echo "modules: $(wc -l </proc/modules)"
 }
@@ -114,6 +120,15 @@ sig_enforce() {
 	step sig-loaded lkm_loaded
 }
 
+# end_by_reset: for kernels that cannot power off (the sanitizer kernel
+# has no PCI, so no ACPI power-off): say we are done as init would, then
+# reset, which QEMU's -no-reboot turns into an exit.
+end_by_reset() {
+	echo "@@GUEST-DONE 0"
+	sync
+	reboot -f
+}
+
 mkdir -p /etc/modprobe.d
 klog_new >/dev/null
 case $MODE in
@@ -121,3 +136,6 @@ cycles) cycles ;;
 race) race ;;
 sig-enforce) sig_enforce ;;
 esac
+if [ "${END_BY_RESET:-0}" = 1 ]; then
+	end_by_reset
+fi
