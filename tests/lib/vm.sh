@@ -98,13 +98,14 @@ vm_initramfs_add_busybox() {
 
 # vm_initramfs_add_binary ROOT BINARY...: copy each BINARY to /bin/ and
 # the shared libraries it needs (as ldd resolves them on this host) to
-# the same paths in the initramfs.
+# the same paths in the initramfs.  A static BINARY needs none (ldd's
+# "not a dynamic executable" is not shown).
 vm_initramfs_add_binary() {
 	_root=$1
 	shift
 	for _bin in "$@"; do
 		vm_initramfs_add_file "$_root" "$_bin" "/bin/${_bin##*/}" 755
-		for _lib in $(ldd "$_bin" | grep -oE '/[^ ]+'); do
+		for _lib in $(ldd "$_bin" 2>/dev/null | grep -oE '/[^ ]+'); do
 			vm_initramfs_add_file "$_root" "$_lib" "$_lib" 755
 		done
 	done

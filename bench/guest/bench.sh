@@ -1,0 +1,31 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of "make bench" (run by tests/guest/init; see scripts/bench).
+# /root holds the uncompressed modules and the bench-only callcost_lkm.ko;
+# modprobe finds the installed pair through modules.dep.
+# shellcheck source=tests/guest/lib.sh
+. /guest/lib.sh
+
+# How many get_skey() calls callcost_lkm times, and how often it runs.
+CALLS=2000000
+CALLCOST_RUNS=5
+# Loads timed for each way of loading the pair.
+LOAD_RUNS=100
+
+callcost_runs() {
+	insmod /root/core_lkm.ko || return
+	i=0
+	while [ "$i" -lt "$CALLCOST_RUNS" ]; do
+		insmod /root/callcost_lkm.ko calls="$CALLS" &&
+			rmmod callcost_lkm || return
+		i=$((i + 1))
+	done
+	rmmod core_lkm
+	dmesg | grep 'callcost_lkm: calls='
+}
+
+step footprint 'modprobe client_lkm && lsmod && modprobe -r client_lkm'
+step load-modprobe "loadtime modprobe $LOAD_RUNS"
+step load-finit "loadtime finit $LOAD_RUNS /root/core_lkm.ko /root/client_lkm.ko"
+step callcost callcost_runs
