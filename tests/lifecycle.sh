@@ -99,7 +99,8 @@ module_path() {
 
 # expect_installed PREFIX ROOT VERSION KVER...: DKMS lists VERSION, and
 # only it, as installed for each KVER, whose modules.dep says client_lkm
-# needs core_lkm, and both modules of that version are in place.
+# needs core_lkm, and both modules of that version are in place, in the
+# form the kernel's own modules have (.ko.xz for 6.12, .ko for 6.1).
 expect_installed() {
 	prefix=$1 root=$2 want=$3
 	shift 3
@@ -111,11 +112,12 @@ expect_installed() {
 		expect_match "$prefix: dkms status: lkm-stack/$want installed for $kver" \
 			"^lkm-stack/$(re "$want"), $(re "$kver"), [^:]+: installed" \
 			"$status"
+		# .ko.xz where the kernel compresses its own modules (6.12)
+		suffix=$(vm_module_suffix "$root" "$kver")
 		for module in core_lkm client_lkm; do
 			path=$(module_path "$root" "$kver" "$module")
-			expect_match "$prefix: $kver: DKMS installed $module" \
-				"^/lib/modules/$(re "$kver")/updates/dkms/$module\\.ko(\\.xz)?\$" \
-				"$path"
+			expect_eq "$prefix: $kver: DKMS installed $module$suffix" \
+				"/lib/modules/$kver/updates/dkms/$module$suffix" "$path"
 			expect_eq "$prefix: $kver: $module is version $want" "$want" \
 				"$(modinfo -F version "$root$path" 2>&1)"
 		done
@@ -291,9 +293,10 @@ step7_install_in_running_guest() {
 		expect_match "7: dkms status: lkm-stack/$version installed for $kver" \
 			"^lkm-stack/$(re "$version"), $(re "$kver"), [^:]+: installed" \
 			"$status"
+		suffix=$(vm_module_suffix "$root_b" "$kver")
 		for module in core_lkm client_lkm; do
-			expect_match "7: $kver: DKMS installed $module" \
-				"^/lib/modules/$(re "$kver")/updates/dkms/$module\\.ko(\\.xz)?\$" \
+			expect_match "7: $kver: DKMS installed $module$suffix" \
+				"^$(re "/lib/modules/$kver/updates/dkms/$module$suffix")\$" \
 				"$modules"
 		done
 	done
