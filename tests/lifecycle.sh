@@ -202,9 +202,7 @@ prepare() {
 	fi
 	echo "packages: $deb, $new_deb and the .rpm"
 
-	if ! root_tarball=$(debian_root_tarball dkms openssl \
-		"linux-image-$old_kver" "linux-headers-$old_kver" \
-		"linux-image-$new_kver" "linux-headers-$new_kver"); then
+	if ! root_tarball=$(test_root_tarball "$old_kver" "$new_kver"); then
 		give_up "Debian root" "a bookworm root with dkms and two kernels" \
 			"debootstrap or apt-get failed (see above)"
 	fi

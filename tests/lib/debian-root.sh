@@ -282,3 +282,12 @@ debian_root_boot() {
 		VM_APPEND="root=/dev/vda rw init=/lkm-test/init lkm_test=$5" \
 		vm_boot "$2/boot/vmlinuz-$3" "$2/boot/initrd.img-$3" "$4"
 }
+
+# test_root_tarball OLD-KVER NEW-KVER: the cached root the lifecycle test
+# and "make bench" share: dkms, openssl, and the image and headers of two
+# kernels.  One package set, so neither prunes the other's root.
+test_root_tarball() {
+	debian_root_tarball dkms openssl \
+		"linux-image-$1" "linux-headers-$1" \
+		"linux-image-$2" "linux-headers-$2"
+}
