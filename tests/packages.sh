@@ -18,15 +18,6 @@ DKMS_TREE_FILES="dkms.conf Makefile VERSION src/Kbuild src/kernel.mk
 src/include/lkm_stack.h src/core/Kbuild src/core/core_lkm.c
 src/client/Kbuild src/client/client_lkm.c"
 
-# expect_in_list NAME ITEM LIST: LIST (one entry a line) has ITEM
-expect_in_list() {
-	if printf '%s\n' "$3" | grep -qxF -- "$2"; then
-		pass "$1"
-	else
-		fail "$1" "an entry '$2'" "$3"
-	fi
-}
-
 check_tarball() {
 	tarball=$work/tree/dist/lkm-stack-$version.tar.gz
 	expect_success "make dist" make -C "$work/tree" dist

@@ -41,6 +41,15 @@ expect_match() {
 	fi
 }
 
+# expect_in_list NAME ITEM LIST: LIST (one entry a line) has ITEM, exactly
+expect_in_list() {
+	if printf '%s\n' "$3" | grep -qxF -- "$2"; then
+		pass "$1"
+	else
+		fail "$1" "an entry '$2'" "$3"
+	fi
+}
+
 # expect_no_match NAME EXTENDED-REGEX TEXT: no line of TEXT matches
 expect_no_match() {
 	if printf '%s\n' "$3" | grep -Eq -- "$2"; then
