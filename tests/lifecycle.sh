@@ -310,6 +310,22 @@ step8_purge() {
 		"$(in_root "$root_a" dpkg-query -W -f '${Status}' lkm-stack-dkms 2>/dev/null)"
 }
 
+# make dkms-install / dkms-remove from a source tree, in the root the
+# purge of step 8 left clean.
+step11_dkms_from_tree() {
+	scratch_tree "$root_a/tmp/tree"
+	if out=$(in_root "$root_a" make -C /tmp/tree dkms-install \
+		KVER="$new_kver" 2>&1); then
+		pass "11: make dkms-install KVER=$new_kver"
+	else
+		fail "11: make dkms-install KVER=$new_kver" "it succeeds" "$out"
+	fi
+	expect_installed 11 "$root_a" "$version" "$new_kver"
+	expect_success "11: make dkms-remove" \
+		in_root "$root_a" make -C /tmp/tree dkms-remove
+	expect_nothing_left 11 "$root_a"
+}
+
 # rpm_step NAME ROOT RPM-ARG...: rpm on ROOT (its own rpmdb, scriptlets
 # run chrooted into it) as a named check.
 rpm_step() {
@@ -442,5 +458,6 @@ timed "7: install in a running guest" step7_install_in_running_guest
 timed "8: purge" step8_purge
 timed "9: RPM scriptlets" step9_rpm
 timed "10: module signing" step10_signing
+timed "11: make dkms-install and dkms-remove" step11_dkms_from_tree
 
 [ "${LKM_STACK_SUITE:-}" ] || summary
