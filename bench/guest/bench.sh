@@ -9,7 +9,7 @@
 
 # How many get_skey() calls callcost_lkm times, and how often it runs.
 CALLS=2000000
-CALLCOST_RUNS=5
+CALLCOST_RUNS=9
 # Loads timed for each way of loading the pair.
 LOAD_RUNS=100
 
