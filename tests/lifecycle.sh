@@ -256,8 +256,35 @@ step5_kernel_without_headers() {
 		"$apt_out"
 	expect_dpkg_sane "5: after the package's install" "$root_a"
 	expect_installed 5 "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
-	apt_step "5: apt-get purge linux-image-$old_kver (clean-up)" \
-		"$root_a" purge "linux-image-$old_kver"
+}
+
+# break_headers ROOT KVER: make every build against KVER's headers fail,
+# as a half-upgraded or damaged headers package would.
+break_headers() {
+	autoconf=$1/usr/src/linux-headers-$2/include/generated/autoconf.h
+	[ -f "$autoconf" ] || return 1
+	echo '#error "headers broken on purpose by tests/lifecycle.sh"' >>"$autoconf"
+}
+
+step5b_kernel_with_broken_headers() {
+	apt_step "5b: apt-get install linux-headers-$old_kver" "$root_a" \
+		install "linux-headers-$old_kver"
+	if ! break_headers "$root_a" "$old_kver"; then
+		fail "5b: break the headers of $old_kver" \
+			"include/generated/autoconf.h in them" "no such file"
+		return
+	fi
+	apt_step "5b: apt-get install --reinstall ./$new_deb (broken headers for $old_kver)" \
+		"$root_a" install --reinstall "/tmp/$new_deb"
+	expect_match "5b: the message names the kernel and linux-headers-$old_kver" \
+		"build for kernel $(re "$old_kver") failed .*reinstall linux-headers-$(re "$old_kver")" \
+		"$apt_out"
+	expect_dpkg_sane "5b: after the package's install" "$root_a"
+	expect_installed 5b "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
+	expect_eq "5b: no lkm-stack module for $old_kver" "" \
+		"$(find "$root_a/lib/modules/" -path "*/$old_kver/*" -name '*_lkm.ko*')"
+	apt_step "5b: apt-get purge linux-image-$old_kver linux-headers-$old_kver (clean-up)" \
+		"$root_a" purge "linux-image-$old_kver" "linux-headers-$old_kver"
 }
 
 step6_boot_each_kernel() {
@@ -453,6 +480,7 @@ timed "2: kernel upgrade" step2_kernel_upgrade
 timed "3: kernel removal" step3_kernel_removal
 timed "4: package upgrade" step4_package_upgrade
 timed "5: kernel without headers" step5_kernel_without_headers
+timed "5b: kernel with broken headers" step5b_kernel_with_broken_headers
 timed "6: boot each kernel" step6_boot_each_kernel
 timed "7: install in a running guest" step7_install_in_running_guest
 timed "8: purge" step8_purge
