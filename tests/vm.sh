@@ -4,17 +4,20 @@
 # Runtime checks in real Debian kernels: for each kernel, build both
 # modules from the working tree, boot the kernel's image package in QEMU
 # once, and run every scenario of the original walkthrough there
-# (tests/guest/stack.sh), then judge the guest's results here.
+# (tests/guest/stack.sh), then judge the guest's results here.  Then the
+# same on the sanitizer kernel (tests/lib/sanitizer-kernel.sh), booted
+# with module.sig_enforce=1 and our modules signed with the key it trusts.
 #
-#   LKM_STACK_KERNELS="kver..."  kernels to boot (default: the amd64
-#                                6.1 and 6.12 kernels of the matrix; see
-#                                default_kernels)
+#   LKM_STACK_KERNELS="kver..."  Debian kernels to boot (default: the
+#                                amd64 6.1 and 6.12 kernels of the
+#                                matrix; see default_kernels)
 set -eu
 . "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/kernels.sh"
 . "$(dirname "$0")/lib/scratch.sh"
 . "$(dirname "$0")/lib/builds.sh"
 . "$(dirname "$0")/lib/vm.sh"
+. "$(dirname "$0")/lib/sanitizer-kernel.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -28,13 +31,19 @@ version=$(cat "$LKM_STACK_TOP/VERSION")
 # per-CPU and RCU-freed objects add or take between two samples do not.
 CYCLES=200
 SLAB_TOLERANCE_KB=128
+# Each modprobe costs seconds on the sanitizer kernel under emulation;
+# tests/reliability.sh cycles it a thousand times without modprobe.
+SANITIZER_CYCLES=20
 
 # Taint flags our modules may set: O (out-of-tree, bit 12) and E
-# (unsigned module, bit 13).
-ALLOWED_TAINT=$(((1 << 12) | (1 << 13)))
+# (unsigned module, bit 13).  The sanitizer kernel trusts their
+# signature, so there only O.
+TAINT_OUT_OF_TREE=$((1 << 12))
+TAINT_UNSIGNED=$((1 << 13))
 
-# What a kernel log must never hold.
-KERNEL_TROUBLE='Oops|BUG:|WARNING:|Call Trace:|general protection fault|Kernel panic'
+# What a kernel log must never hold: oopses, warnings (lockdep and
+# debugobjects report as warnings) and sanitizer reports.
+KERNEL_TROUBLE='Oops|BUG:|WARNING:|Call Trace:|general protection fault|Kernel panic|UBSAN:|suspected memory leak'
 
 # Mostly for the 200 modprobe cycles, each kernel takes 1.5-2 minutes of
 # CPU under TCG: all six kernels of the matrix took 10.5 CPU minutes,
@@ -197,25 +206,25 @@ check_modinfo() {
 check_kernel_health() {
 	tainted=$(guest_output s10-tainted)
 	if is_number "$tainted"; then
-		expect_eq "$kver: 10 taint flags only O and E (tainted=$tainted)" \
-			0 "$((tainted & ~ALLOWED_TAINT))"
+		expect_eq "$kver: 10 taint flags only $allowed_taint_flags (tainted=$tainted)" \
+			0 "$((tainted & ~allowed_taint))"
 	else
-		fail "$kver: 10 taint flags only O and E" \
+		fail "$kver: 10 taint flags only $allowed_taint_flags" \
 			"a number in /proc/sys/kernel/tainted" "'$tainted'"
 	fi
 	expect_match "$kver: 10 the guest dumped its kernel log" \
 		'Linux version' "$(guest_output s10-dmesg)"
 	# The console also holds what a guest that died could not dump.
-	expect_no_match "$kver: 10 no Oops, BUG or WARNING in the kernel log or on the console" \
+	expect_no_match "$kver: 10 no Oops, BUG, WARNING or sanitizer report in the kernel log or on the console" \
 		"$KERNEL_TROUBLE" "$(cat "$log")"
 }
 
 check_cycles() {
-	cycles=$(guest_output s11-cycles)
-	expect_eq "$kver: 11 $CYCLES modprobe/modprobe -r cycles succeed ($(
-		printf '%s\n' "$cycles" | sed -n 's/^in //p'))" \
-		"$CYCLES of $CYCLES cycles succeeded" \
-		"$(printf '%s\n' "$cycles" | grep -v '^in ')"
+	result=$(guest_output s11-cycles)
+	expect_eq "$kver: 11 $cycles modprobe/modprobe -r cycles succeed ($(
+		printf '%s\n' "$result" | sed -n 's/^in //p'))" \
+		"$cycles of $cycles cycles succeeded" \
+		"$(printf '%s\n' "$result" | grep -v '^in ')"
 	expect_eq "$kver: 11 the module list is back where it started" \
 		"$(guest_output s11-modules-before)" \
 		"$(guest_output s11-modules-after)"
@@ -232,24 +241,25 @@ check_cycles() {
 }
 
 # check_guest_finished QEMU-STATUS: the guest script ran to its end and
-# the VM powered off in time.
+# the VM shut down in time.
 check_guest_finished() {
 	seen="guest status $(vm_guest_done "$log"), QEMU status $1"
-	[ "$1" -ne 124 ] || seen="$seen (killed after ${VM_TIMEOUT:-600} s)"
+	[ "$1" -ne 124 ] || seen="$seen (killed after $timeout s)"
 	if [ "$seen" = "guest status 0, QEMU status 0" ]; then
-		pass "$kver: the guest ran every scenario and powered off"
+		pass "$kver: the guest ran every scenario and shut down"
 	else
-		fail "$kver: the guest ran every scenario and powered off" \
+		fail "$kver: the guest ran every scenario and shut down" \
 			"guest status 0, QEMU status 0" \
 			"$seen; the serial console ended with:
 $(tail -n 15 "$log")"
 	fi
 }
 
-# build_modules KVER: set builds to the directory of both builds of the
-# modules for KVER (lib/builds.sh), or record why there are none.
+# build_modules KVER [MAKE-ARG...]: set builds to the directory of both
+# builds of the modules for KVER (lib/builds.sh), or record why there are
+# none.
 build_modules() {
-	builds=$(matrix_build "$1")
+	builds=$(matrix_build "$@")
 	if build_succeeded "$builds" onepass &&
 		build_succeeded "$builds" steps; then
 		return 0
@@ -276,7 +286,7 @@ pack_initramfs() {
 		"$3/onepass/src/core/core_lkm.ko" \
 		"$3/onepass/src/client/client_lkm.ko"
 	# The guest runs as many cycles as check 11 expects.
-	echo "$CYCLES" >"$_root/guest/cycles"
+	echo "$cycles" >"$_root/guest/cycles"
 	vm_initramfs_pack "$_root" "$work/$1/initrd"
 }
 
@@ -285,27 +295,62 @@ lsmod_size() {
 	guest_output s2-lsmod | awk -v m="$1" '$1 == m { print $2 }'
 }
 
-# test_kernel KVER: everything above on one kernel.
-test_kernel() {
+# prepare_debian_kernel KVER: set kver, image, builds and the settings
+# of the boot for a Debian kernel, or record why it cannot boot.
+prepare_debian_kernel() {
 	kver=$1
 	section "vm: $kver"
 	if ! image=$(kernel_image_dir "$kver"); then
 		fail "$kver: fetch linux-image-$kver-unsigned" \
 			"the package downloads" "apt-get download failed"
-		return
+		return 1
 	fi
 	if ! ensure_headers "$kver"; then
 		fail "$kver: headers" "linux-headers-$kver installed" \
 			"not installable"
-		return
+		return 1
 	fi
-	build_modules "$kver" || return 0
+	build_modules "$kver" || return 1
+	cycles=$CYCLES boot_args='' memory=512M timeout=600
+	allowed_taint=$((TAINT_OUT_OF_TREE | TAINT_UNSIGNED))
+	allowed_taint_flags="O and E"
+}
+
+# prepare_sanitizer_kernel: the same for the sanitizer kernel, booted with
+# module.sig_enforce=1 and our modules signed with the key it trusts, as
+# DKMS signs them on a Secure Boot system whose owner enrolled its key.
+prepare_sanitizer_kernel() {
+	section "vm: the sanitizer kernel"
+	if ! dir=$(sanitizer_kernel_dir); then
+		fail "sanitizer kernel builds" "a bzImage" "see above"
+		return 1
+	fi
+	kver=$(cat "$dir/kernelrelease") image=$dir/image
+	build_modules "$kver" KDIR="$dir/build" || return 1
+	rm -rf "$work/signed"
+	cp -a "$builds" "$work/signed"
+	builds=$work/signed
+	if ! sanitizer_sign "$dir/build/scripts/sign-file" \
+		"$builds"/*/src/*/*_lkm.ko; then
+		fail "$kver: sign the modules with the test key" "sign-file succeeds" \
+			"see above"
+		return 1
+	fi
+	# KASAN needs room for its shadow memory and quarantine.
+	cycles=$SANITIZER_CYCLES boot_args=module.sig_enforce=1 memory=1G
+	timeout=1800 allowed_taint=$TAINT_OUT_OF_TREE allowed_taint_flags=O
+}
+
+# test_kernel: everything above on the kernel a prepare_* function set up.
+test_kernel() {
 	pack_initramfs "$kver" "$image" "$builds"
 	suffix=$(vm_module_suffix "$image" "$kver")
 	log=$work/$kver/serial.log
 	echo "booting $kver; one boot runs every scenario (a dot every 5 s) ..."
 	start=$(date +%s)
-	if VM_PROGRESS=1 vm_boot "$image/boot/vmlinuz-$kver" "$work/$kver/initrd" "$log"; then
+	if VM_PROGRESS=1 VM_APPEND=$boot_args VM_MEM=$memory \
+		VM_TIMEOUT=$timeout vm_boot "$image/boot/vmlinuz-$kver" \
+		"$work/$kver/initrd" "$log"; then
 		status=0
 	else
 		status=$?
@@ -334,11 +379,19 @@ if [ -n "${LKM_STACK_KERNELS:-}" ]; then
 else
 	kernels=$(default_kernels)
 fi
-for kver in $kernels; do
+for debian_kver in $kernels; do
 	kernel_start=$(date +%s)
-	test_kernel "$kver"
-	printf '(%s took %s s with download and builds)\n' "$kver" \
+	if prepare_debian_kernel "$debian_kver"; then
+		test_kernel
+	fi
+	printf '(%s took %s s with download and builds)\n' "$debian_kver" \
 		"$(($(date +%s) - kernel_start))"
 done
+kernel_start=$(date +%s)
+if prepare_sanitizer_kernel; then
+	test_kernel
+fi
+printf '(the sanitizer kernel took %s s with its modules)\n' \
+	"$(($(date +%s) - kernel_start))"
 
 [ "${LKM_STACK_SUITE:-}" ] || summary

@@ -34,10 +34,14 @@ modprobe_cycles() {
 }
 
 # slab_kb: kernel slab memory in kB once the reclaimable caches are
-# dropped, so only memory someone still holds is counted.
+# dropped and each slab cache shrunk (which also empties KASAN's
+# quarantine of freed objects), so only memory someone holds is counted.
 slab_kb() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
+	for _shrink in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$_shrink"
+	done
 	awk '$1 == "Slab:" { print $2 }' /proc/meminfo
 }
 

@@ -14,8 +14,9 @@
 # Whoever runs make in these trees again passes W=1 too, so kbuild finds
 # them up to date instead of recompiling them with other flags.
 
-# matrix_build KVER: print the directory holding KVER's builds, making
-# them first if this run has not:
+# matrix_build KVER [MAKE-ARG...]: print the directory holding KVER's
+# builds, making them first (with the MAKE-ARGs, e.g. KDIR=) if this run
+# has not:
 #   onepass/  a scratch tree after "make all KVER=KVER W=1"
 #   steps/    a scratch tree after "make -C src/core", then "-C src/client"
 # with each build's output in onepass.log / steps.log and make's exit
@@ -27,30 +28,34 @@ matrix_build() {
 		echo "building both modules for $1 (W=1) ..." >&2
 		rm -rf "$_dir"
 		mkdir -p "$_dir"
-		build_one_pass "$1" "$_dir" &
-		build_step_by_step "$1" "$_dir" &
+		build_one_pass "$_dir" "$@" &
+		build_step_by_step "$_dir" "$@" &
 		wait
 	fi
 	echo "$_dir"
 }
 
-# build_one_pass KVER DIR: matrix_build's onepass build.
+# build_one_pass DIR KVER [MAKE-ARG...]: matrix_build's onepass build.
 build_one_pass() {
-	scratch_tree "$2/onepass"
+	_dir=$1 _kver=$2
+	shift 2
+	scratch_tree "$_dir/onepass"
 	_status=0
-	make -C "$2/onepass" all KVER="$1" W=1 >"$2/onepass.log" 2>&1 ||
-		_status=$?
-	echo "$_status" >"$2/onepass.status"
+	make -C "$_dir/onepass" all KVER="$_kver" W=1 "$@" \
+		>"$_dir/onepass.log" 2>&1 || _status=$?
+	echo "$_status" >"$_dir/onepass.status"
 }
 
-# build_step_by_step KVER DIR: matrix_build's steps build.
+# build_step_by_step DIR KVER [MAKE-ARG...]: matrix_build's steps build.
 build_step_by_step() {
-	scratch_tree "$2/steps"
+	_dir=$1 _kver=$2
+	shift 2
+	scratch_tree "$_dir/steps"
 	_status=0
-	{ make -C "$2/steps/src/core" KVER="$1" W=1 &&
-		make -C "$2/steps/src/client" KVER="$1" W=1; } \
-		>"$2/steps.log" 2>&1 || _status=$?
-	echo "$_status" >"$2/steps.status"
+	{ make -C "$_dir/steps/src/core" KVER="$_kver" W=1 "$@" &&
+		make -C "$_dir/steps/src/client" KVER="$_kver" W=1 "$@"; } \
+		>"$_dir/steps.log" 2>&1 || _status=$?
+	echo "$_status" >"$_dir/steps.status"
 }
 
 # build_succeeded DIR KIND: the KIND build ("onepass", "steps") that

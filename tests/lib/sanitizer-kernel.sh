@@ -38,6 +38,19 @@ sanitizer_mok_dir() {
 	echo "$_mok"
 }
 
+# sanitizer_sign SIGN-FILE KO...: sign each module with the test key, as
+# DKMS signs what it builds with its MOK key; SIGN-FILE is the
+# scripts/sign-file of the kernel the modules were built for.
+sanitizer_sign() {
+	_sign_file=$1
+	shift
+	_mok=$(sanitizer_mok_dir)
+	for _ko in "$@"; do
+		"$_sign_file" sha256 "$_mok/mok.key" "$_mok/mok.pub" "$_ko" ||
+			return 1
+	done
+}
+
 # sanitizer_cache_key: the source package version and a hash of what
 # configures the kernel (the fragment and the trusted certificate).
 sanitizer_cache_key() {
