@@ -8,7 +8,8 @@
 #  - a race of loaders, unloaders and sysfs readers on two CPUs, every
 #    refusal carrying a documented errno and a consistent end state;
 #  - bad input: a wrong and a malformed "magic", core_lkm's fail_init,
-#    a module built for another kernel;
+#    modules built for other kernels (the other series, another flavour,
+#    the previous release), whose verdict must be modversions';
 #  - a Debian kernel booted with module.sig_enforce=1 refusing modules
 #    signed with a key it does not trust;
 #  - all of it on the sanitizer kernel (tests/lib/sanitizer-kernel.sh:
@@ -16,8 +17,8 @@
 #    modules signed by the DKMS-style key it trusts, plus a kmemleak scan.
 # Any oops, warning or sanitizer report fails, and is shown.
 #
-#   STRESS=1   every kernel of the matrix and a longer race, instead of
-#              the newest 6.1 and 6.12 amd64 kernels
+#   STRESS=1   10,000 cycles on the sanitizer kernel too, and a longer
+#              race
 set -eu
 . "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/kernels.sh"
@@ -25,11 +26,20 @@ set -eu
 . "$(dirname "$0")/lib/vm.sh"
 . "$(dirname "$0")/lib/sanitizer-kernel.sh"
 
-# The default fits CI: each cycle costs ~0.1 s under QEMU's emulation.
+# Every unload waits for an RCU grace period.  Under emulation an idle
+# grace period costs ~25 ms, ten times the work of a whole cycle, so the
+# stress boots ask the kernel to expedite grace periods (force them
+# instead of waiting for them): the same code paths run, and a cycle on
+# 6.1 takes ~5 ms instead of ~53 ms.  PREEMPT_RT kernels switch back to
+# normal grace periods after boot unless told not to.
+STRESS_APPEND='rcupdate.rcu_expedited=1 rcupdate.rcu_normal_after_boot=0'
+CYCLES=10000
+# The sanitizer kernel's instrumentation makes a cycle cost ~0.2 s (with
+# the two signature checks): 10,000 would take ~35 minutes.
 if [ -n "${STRESS:-}" ]; then
-	CYCLES=10000 RACE_SECONDS=300
+	SANITIZER_CYCLES=10000 RACE_SECONDS=300
 else
-	CYCLES=1000 RACE_SECONDS=30
+	SANITIZER_CYCLES=1000 RACE_SECONDS=30
 fi
 WARMUP=50
 # Memory the cycles may leave behind, in kB, as measured around them after
@@ -50,23 +60,25 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-reliability.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export VM_PROGRESS=1
 
-# stress_kernels: the Debian kernels to stress, one a line.
-stress_kernels() {
-	if [ -n "${STRESS:-}" ] || [ -n "${LKM_STACK_KERNELS:-}" ]; then
-		kernel_matrix
-	else
-		newest_kernel 6.1 amd64
-		newest_kernel 6.12 amd64
-	fi
-}
-
-# foreign_kernel KVER: a kernel of the other series, whose modules KVER
-# must refuse.
-foreign_kernel() {
+# foreign_kernels KVER: the kernels whose modules KVER is given, as
+# "LABEL KVER" lines: the other series, the other flavour of the same
+# release, and for the newest amd64 kernels the previous release.
+foreign_kernels() {
 	case $1 in
-	6.1.*) newest_kernel 6.12 amd64 ;;
-	*) newest_kernel 6.1 amd64 ;;
+	6.1.*) _series=6.1 _other_series=6.12 ;;
+	*) _series=6.12 _other_series=6.1 ;;
 	esac
+	case $1 in
+	*-rt-amd64) _flavour=rt-amd64 _other_flavour=amd64 ;;
+	*-cloud-amd64) _flavour=cloud-amd64 _other_flavour=rt-amd64 ;;
+	*) _flavour=amd64 _other_flavour=rt-amd64 ;;
+	esac
+	echo "other-series $(newest_kernel $_other_series amd64)"
+	echo "other-flavour $(newest_kernel $_series $_other_flavour)"
+	if [ "$1" = "$(newest_kernel $_series amd64)" ]; then
+		_previous=$(previous_kernel $_series amd64)
+		[ -z "$_previous" ] || echo "previous-release $_previous"
+	fi
 }
 
 build_modcycle() {
@@ -91,18 +103,16 @@ modules_for() {
 }
 
 # sign_modules SIGN-FILE MODS: sign both modules of scratch tree MODS with
-# the DKMS-style test key, as DKMS signs what it builds.
+# the DKMS-style test key.
 sign_modules() {
-	_mok=$(sanitizer_mok_dir)
-	for _ko in "$2/src/core/core_lkm.ko" "$2/src/client/client_lkm.ko"; do
-		"$1" sha256 "$_mok/mok.key" "$_mok/mok.pub" "$_ko"
-	done
+	sanitizer_sign "$1" "$2/src/core/core_lkm.ko" \
+		"$2/src/client/client_lkm.ko"
 }
 
-# pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN-MODS ENV...: an initramfs
-# for tests/stress/guest.sh with MODS's modules in /root and installed
-# for modprobe, FOREIGN-MODS's core_lkm in /root/foreign, and the ENV
-# assignments in /guest/env.
+# pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN ENV...: an initramfs for
+# tests/stress/guest.sh with MODS's modules in /root and installed for
+# modprobe, the core_lkm of each "LABEL KVER MODS" line of file FOREIGN
+# in /root/foreign/LABEL, and the ENV assignments in /guest/env.
 pack_guest() {
 	_root=$1 _kver=$2 _image=$3 _mods=$4 _foreign=$5
 	shift 5
@@ -112,8 +122,10 @@ pack_guest() {
 		/root/core_lkm.ko
 	vm_initramfs_add_file "$_root" "$_mods/src/client/client_lkm.ko" \
 		/root/client_lkm.ko
-	vm_initramfs_add_file "$_root" "$_foreign/src/core/core_lkm.ko" \
-		/root/foreign/core_lkm.ko
+	while read -r _label _ _other; do
+		vm_initramfs_add_file "$_root" "$_other/src/core/core_lkm.ko" \
+			"/root/foreign/$_label/core_lkm.ko"
+	done <"$_foreign"
 	printf '%s\n' "$@" "KERNEL_REPORTS='$KERNEL_REPORTS'" >"$work/env"
 	vm_initramfs_add_file "$_root" "$work/env" /guest/env
 	vm_initramfs_add_modules "$_root" "$_kver" "$_image" \
@@ -158,13 +170,13 @@ check_no_reports() {
 	expect_eq "$1" "" "$2"
 }
 
-# check_cycles NAME LOG SLAB-TOLERANCE-KB
+# check_cycles NAME LOG CYCLES SLAB-TOLERANCE-KB
 check_cycles() {
-	name=$1 log=$2
+	name=$1 log=$2 cycles=$3
 	out=$(vm_block "$log" cycles)
-	expect_eq "$name: $CYCLES load/unload cycles" 0 \
+	expect_eq "$name: $cycles load/unload cycles" 0 \
 		"$(vm_block_status "$log" cycles)"
-	expect_match "$name: every cycle completed" "cycles=$CYCLES " "$out"
+	expect_match "$name: every cycle completed" "cycles=$cycles " "$out"
 	echo "($name: $(printf '%s\n' "$out" | grep -o 'cycles=.*'))"
 	before=$(vm_block "$log" memory-before)
 	after=$(vm_block "$log" memory-after)
@@ -172,7 +184,7 @@ check_cycles() {
 		"after: $(one_line "$after"))"
 	for field in SUnreclaim VmallocUsed; do
 		if [ $field = SUnreclaim ]; then
-			tolerance=$3
+			tolerance=$4
 		else
 			tolerance=$VMALLOC_TOLERANCE_KB
 		fi
@@ -248,17 +260,46 @@ check_fail_init() {
 		"$(vm_block "$log" fail-init-loaded)"
 }
 
+# modversions_agree KO OTHER-KO: whether a kernel that takes KO takes
+# OTHER-KO too, both built from our source, OTHER-KO for another kernel.
+# With CONFIG_MODVERSIONS the kernel compares the version magic after the
+# release ("SMP preempt mod_unload modversions") and the CRC of each
+# symbol the module uses; the release itself does not matter.
+modversions_agree() {
+	[ "$(modinfo -F vermagic "$1" | cut -d' ' -f2-)" = \
+		"$(modinfo -F vermagic "$2" | cut -d' ' -f2-)" ] &&
+		[ "$(modprobe --dump-modversions "$1")" = \
+			"$(modprobe --dump-modversions "$2")" ]
+}
+
+# check_foreign NAME LOG LABEL FOREIGN-KVER KO FOREIGN-KO: the kernel
+# judged FOREIGN-KO, built for FOREIGN-KVER, as its version checks say
+# it must.  Most builds are refused; one from an earlier release of the
+# same kernel whose symbol versions did not change is taken, which is
+# why an upgrade needs the rebuild more than the kernel's check does.
 check_foreign() {
-	name=$1 log=$2 foreign=$3
-	expect_match "$name: module built for $foreign refused" \
-		'Invalid module format' "$(vm_block "$log" foreign)"
-	out=$(vm_block "$log" foreign-log)
-	echo "($name: the kernel says: $out)"
-	expect_match "$name: module for $foreign: the kernel says why" \
+	name=$1 log=$2 block=foreign-$3
+	what="$name: module built for $4 ($3)"
+	if modversions_agree "$5" "$6"; then
+		echo "($what: same version magic and symbol CRCs, so the kernel must take it)"
+		expect_eq "$what: taken" 0 "$(vm_block_status "$log" "$block")"
+		expect_eq "$what: loaded" core_lkm \
+			"$(one_line "$(vm_block "$log" "$block-loaded")")"
+		expect_eq "$what: unloads" 0 \
+			"$(vm_block_status "$log" "$block-rmmod")"
+		return
+	fi
+	# ENOEXEC when the version magic or struct module differ, EINVAL
+	# when the CRC of a symbol it uses does.
+	expect_match "$what: refused" 'Invalid module format|Invalid parameters' \
+		"$(vm_block "$log" "$block")"
+	out=$(vm_block "$log" "$block-log")
+	echo "($what: the kernel says: $out)"
+	expect_match "$what: the kernel says why" \
 		'this_module section size|version magic|disagrees about version|no symbol version' \
 		"$out"
-	expect_eq "$name: module for $foreign: nothing loaded" "" \
-		"$(vm_block "$log" foreign-loaded)"
+	expect_eq "$what: nothing loaded" "" \
+		"$(vm_block "$log" "$block-loaded")"
 }
 
 # check_health NAME LOG ALLOWED-TAINT: no reports in the kernel log or on
@@ -278,35 +319,40 @@ check_kmemleak() {
 	check_no_reports "$1: kmemleak finds no leak" "$(vm_block "$2" kmemleak)"
 }
 
-# stress_kernel NAME KVER IMAGE-DIR MODS FOREIGN-MODS FOREIGN ALLOWED-TAINT
+# stress_kernel NAME KVER IMAGE-DIR MODS FOREIGN ALLOWED-TAINT
 # [sanitizer]: boot KVER twice, with one CPU for the cycles and the bad
 # input (a second CPU doubles a cycle's cost under emulation), with two
-# for the race.  The sanitizer kernel gets more memory for KASAN, is booted
-# with module.sig_enforce=1 and scans for leaks.
+# for the race.  FOREIGN is pack_guest's.  The sanitizer kernel gets
+# more memory for KASAN, is booted with module.sig_enforce=1 and scans
+# for leaks.
 stress_kernel() {
-	name=$1 kver=$2 image=$3 mods=$4 foreign_mods=$5 foreign=$6 taint=$7
+	name=$1 kver=$2 image=$3 mods=$4 foreign=$5 taint=$6
 	kernel=$image/boot/vmlinuz-$kver root=$work/root-$kver
-	mem=512M append='' kmemleak=0 slab_tolerance=$SLAB_TOLERANCE_KB
-	if [ "${8:-}" = sanitizer ]; then
-		mem=1G append=module.sig_enforce=1 kmemleak=1
+	mem=512M append=$STRESS_APPEND kmemleak=0 cycles=$CYCLES
+	slab_tolerance=$SLAB_TOLERANCE_KB
+	if [ "${7:-}" = sanitizer ]; then
+		mem=1G append="$STRESS_APPEND module.sig_enforce=1" kmemleak=1
+		cycles=$SANITIZER_CYCLES
 		slab_tolerance=$SANITIZER_SLAB_TOLERANCE_KB
 	fi
-	pack_guest "$root" "$kver" "$image" "$mods" "$foreign_mods" \
-		MODE=cycles CYCLES=$CYCLES WARMUP=$WARMUP KMEMLEAK=$kmemleak \
-		END_BY_RESET=$kmemleak
+	pack_guest "$root" "$kver" "$image" "$mods" "$foreign" \
+		MODE=cycles CYCLES="$cycles" WARMUP=$WARMUP KMEMLEAK=$kmemleak
 	log=$work/$kver-cycles.log
 	if VM_SMP=1 VM_MEM=$mem VM_APPEND=$append VM_TIMEOUT=3600 \
 		boot_guest "$name cycles" "$kernel" "$root.cpio" "$log"; then
-		check_cycles "$name" "$log" "$slab_tolerance"
+		check_cycles "$name" "$log" "$cycles" "$slab_tolerance"
 		[ $kmemleak = 0 ] || check_kmemleak "$name cycles" "$log"
 		check_bad_magic "$name" "$log"
 		check_fail_init "$name" "$log"
-		check_foreign "$name" "$log" "$foreign"
+		while read -r label fkver fmods; do
+			check_foreign "$name" "$log" "$label" "$fkver" \
+				"$mods/src/core/core_lkm.ko" \
+				"$fmods/src/core/core_lkm.ko"
+		done <"$foreign"
 		check_health "$name cycles" "$log" "$taint"
 	fi
-	pack_guest "$root" "$kver" "$image" "$mods" "$foreign_mods" \
-		MODE=race RACE_SECONDS=$RACE_SECONDS KMEMLEAK=$kmemleak \
-		END_BY_RESET=$kmemleak
+	pack_guest "$root" "$kver" "$image" "$mods" /dev/null \
+		MODE=race RACE_SECONDS=$RACE_SECONDS KMEMLEAK=$kmemleak
 	log=$work/$kver-race.log
 	if VM_SMP=2 VM_MEM=$mem VM_APPEND=$append \
 		VM_TIMEOUT=$((RACE_SECONDS + 600)) \
@@ -321,16 +367,24 @@ stress_kernel() {
 stress_debian() {
 	kver=$1
 	section "stress and bad input: $kver"
-	foreign=$(foreign_kernel "$kver")
 	if ! image=$(kernel_image_dir "$kver") ||
 		! mods=$(modules_for "$kver") ||
-		! other=$(modules_for "$foreign"); then
+		! foreign_modules "$kver" >"$work/foreign-$kver"; then
 		fail "$kver: kernel and modules ready" "image and builds" \
 			"see above"
 		return
 	fi
-	stress_kernel "$kver" "$kver" "$image" "$mods" "$other" "$foreign" \
+	stress_kernel "$kver" "$kver" "$image" "$mods" "$work/foreign-$kver" \
 		$((TAINT_OUT_OF_TREE | TAINT_UNSIGNED))
+}
+
+# foreign_modules KVER: the foreign_kernels of KVER with their builds, as
+# "LABEL KVER MODS" lines.
+foreign_modules() {
+	foreign_kernels "$1" | while read -r _label _kver; do
+		_mods=$(modules_for "$_kver" </dev/null) || return 1
+		echo "$_label $_kver $_mods"
+	done
 }
 
 # sig_enforce_debian KVER: KVER booted with module.sig_enforce=1 refuses
@@ -382,25 +436,26 @@ stress_sanitizer() {
 	fi
 	pass "sanitizer kernel builds ($(($(date +%s) - start))s)"
 	kver=$(cat "$dir/kernelrelease")
-	foreign=$(newest_kernel 6.12 amd64)
+	debian=$(newest_kernel 6.12 amd64)
 	if ! mods=$(modules_for "$kver" KDIR="$dir/build") ||
-		! other=$(modules_for "$foreign"); then
+		! other=$(modules_for "$debian"); then
 		fail "$kver: modules build" "both modules" "see above"
 		return
 	fi
 	# Signed too, or the kernel would refuse it for its signature
 	# before looking at its version.
-	foreign_signed=$work/signed-$foreign
-	rm -rf "$foreign_signed"
-	cp -a "$other" "$foreign_signed"
+	other_signed=$work/signed-$debian
+	rm -rf "$other_signed"
+	cp -a "$other" "$other_signed"
 	sign_modules "$dir/build/scripts/sign-file" "$mods"
-	sign_modules "$dir/build/scripts/sign-file" "$foreign_signed"
+	sign_modules "$dir/build/scripts/sign-file" "$other_signed"
+	echo "debian-build $debian $other_signed" >"$work/foreign-$kver"
 	stress_kernel "$kver sig_enforce=1" "$kver" "$dir/image" "$mods" \
-		"$foreign_signed" "$foreign" $TAINT_OUT_OF_TREE sanitizer
+		"$work/foreign-$kver" $TAINT_OUT_OF_TREE sanitizer
 }
 
 build_modcycle
-for kver in $(stress_kernels); do
+for kver in $(kernel_matrix); do
 	stress_debian "$kver"
 done
 sig_enforce_debian "$(newest_kernel 6.12 amd64)"

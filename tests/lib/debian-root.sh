@@ -236,21 +236,6 @@ debian_root_tarball() {
 	echo "$_tarball"
 }
 
-# previous_kernel SERIES FLAVOUR: the second-newest release of a series
-# ("6.1") in a flavour ("amd64") that apt has both the image and the
-# headers of, e.g. 6.1.0-55-amd64 when 6.1.0-56-amd64 is the newest.
-previous_kernel() {
-	_newest=$(newest_kernel "$1" "$2") || return 1
-	# A digit before "-FLAVOUR": 6.1.0-55-amd64, not 6.1.0-55-rt-amd64.
-	apt-cache pkgnames "linux-headers-$1." |
-		sed -n "s/^linux-headers-\\($1\\..*[0-9]-$2\\)\$/\\1/p" | sort -V |
-		while read -r _kver; do
-			[ "$_kver" != "$_newest" ] &&
-				apt-cache show "linux-image-$_kver" >/dev/null 2>&1 &&
-				echo "$_kver"
-		done | tail -n 1
-}
-
 # root_image ROOT IMAGE: an ext4 file system image holding ROOT (nothing
 # mounted in it), with room for DKMS builds and a package install in the
 # guest.

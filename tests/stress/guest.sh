@@ -10,12 +10,11 @@
 #   CYCLES, WARMUP     load/unload cycles measured, and run before measuring
 #   RACE_SECONDS       how long the concurrent race runs
 #   KMEMLEAK=1         scan for leaks after the stress (sanitizer kernel)
-#   END_BY_RESET=1     end the VM by a reset instead of init's power-off
 #   KERNEL_REPORTS     extended regex of the kernel log lines that start an
 #                      oops, warning or sanitizer report
 #
-# /root holds core_lkm.ko and client_lkm.ko, /root/foreign/core_lkm.ko a
-# build for another kernel, /bin/modcycle the stress helper; the modules
+# /root holds core_lkm.ko and client_lkm.ko, /root/foreign/LABEL/core_lkm.ko
+# builds for other kernels, /bin/modcycle the stress helper; the modules
 # are also installed for modprobe.
 # shellcheck source=/dev/null # packed by tests/lib/vm.sh
 . /guest/lib.sh
@@ -63,6 +62,17 @@ klog_reports() {
 	klog_new | grep -E -A 40 "$KERNEL_REPORTS"
 }
 
+# try_foreign_module LABEL: load /root/foreign/LABEL/core_lkm.ko, built
+# for another kernel, and unload it again if the kernel took it.
+try_foreign_module() {
+	step "foreign-$1" insmod "/root/foreign/$1/core_lkm.ko"
+	step "foreign-$1-log" klog_new
+	step "foreign-$1-loaded" lkm_loaded
+	if lkm_loaded | grep -q .; then
+		step "foreign-$1-rmmod" rmmod core_lkm
+	fi
+}
+
 cycles() {
 	if [ "${KMEMLEAK:-0}" = 1 ]; then
 		step kmemleak-start kmemleak_start
@@ -93,9 +103,9 @@ cycles() {
 	step fail-init-log klog_new
 	step fail-init-loaded lkm_loaded
 
-	step foreign insmod foreign/core_lkm.ko
-	step foreign-log klog_new
-	step foreign-loaded lkm_loaded
+	for _dir in /root/foreign/*; do
+		try_foreign_module "${_dir##*/}"
+	done
 
 	step reports klog_reports
 	step tainted cat /proc/sys/kernel/tainted
@@ -120,15 +130,6 @@ sig_enforce() {
 	step sig-loaded lkm_loaded
 }
 
-# end_by_reset: for kernels that cannot power off (the sanitizer kernel
-# has no PCI, so no ACPI power-off): say we are done as init would, then
-# reset, which QEMU's -no-reboot turns into an exit.
-end_by_reset() {
-	echo "@@GUEST-DONE 0"
-	sync
-	reboot -f
-}
-
 mkdir -p /etc/modprobe.d
 klog_new >/dev/null
 case $MODE in
@@ -136,6 +137,3 @@ cycles) cycles ;;
 race) race ;;
 sig-enforce) sig_enforce ;;
 esac
-if [ "${END_BY_RESET:-0}" = 1 ]; then
-	end_by_reset
-fi
