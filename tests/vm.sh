@@ -35,11 +35,6 @@ SLAB_TOLERANCE_KB=128
 # tests/reliability.sh cycles it a thousand times without modprobe.
 SANITIZER_CYCLES=20
 
-# Taint flags our modules may set: O (out-of-tree, bit 12) and E
-# (unsigned module, bit 13).  The sanitizer kernel trusts their
-# signature, so there only O.
-TAINT_OUT_OF_TREE=$((1 << 12))
-TAINT_UNSIGNED=$((1 << 13))
 
 # What a kernel log must never hold: oopses, warnings (lockdep and
 # debugobjects report as warnings) and sanitizer reports.
@@ -312,7 +307,7 @@ prepare_debian_kernel() {
 	fi
 	build_modules "$kver" || return 1
 	cycles=$CYCLES boot_args='' memory=512M timeout=600
-	allowed_taint=$((TAINT_OUT_OF_TREE | TAINT_UNSIGNED))
+	allowed_taint=$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
 	allowed_taint_flags="O and E"
 }
 
@@ -338,7 +333,8 @@ prepare_sanitizer_kernel() {
 	fi
 	# KASAN needs room for its shadow memory and quarantine.
 	cycles=$SANITIZER_CYCLES boot_args=module.sig_enforce=1 memory=1G
-	timeout=1800 allowed_taint=$TAINT_OUT_OF_TREE allowed_taint_flags=O
+	# It trusts their signature: no E taint.
+	timeout=1800 allowed_taint=$VM_TAINT_OUT_OF_TREE allowed_taint_flags=O
 }
 
 # test_kernel: everything above on the kernel a prepare_* function set up.

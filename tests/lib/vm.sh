@@ -34,6 +34,13 @@
 # The kmod tools the guest gets; all are links to the one kmod binary.
 VM_KMOD_TOOLS="modprobe insmod rmmod lsmod modinfo depmod"
 
+# Taint flags (/proc/sys/kernel/tainted) our modules may set in a guest:
+# O (out-of-tree, bit 12) and E (unsigned module, bit 13).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+VM_TAINT_OUT_OF_TREE=$((1 << 12))
+# shellcheck disable=SC2034 # used by the scripts that source this file
+VM_TAINT_UNSIGNED=$((1 << 13))
+
 # vm_build_modules DIR KVER [MAKE-ARG...]: build both modules from the
 # working tree in one kbuild pass, in a scratch copy at DIR, leaving
 # DIR/src/core/core_lkm.ko and DIR/src/client/client_lkm.ko.  The make
