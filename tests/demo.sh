@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# "make demo" end to end: run scripts/demo non-interactively and check
+# "make demo" end to end: run tests/demo/demo non-interactively and check
 # each step of its transcript for the outcome the walkthrough promises,
 # from the guest's own output rather than the demo's verdicts.
 set -eu
@@ -99,7 +99,7 @@ check_broken_step_named() {
 	mkdir -p "$work/cache"
 	ln -s "$LKM_STACK_CACHE/kernels" "$work/cache/kernels"
 	if out=$(LKM_STACK_CACHE=$work/cache DEMO_TRANSCRIPT=$work/broken.txt \
-		"$work/broken/scripts/demo" </dev/null 2>&1); then
+		"$work/broken/tests/demo/demo" </dev/null 2>&1); then
 		status=0
 	else
 		status=$?
@@ -112,11 +112,11 @@ check_broken_step_named() {
 
 section "demo: make demo's walkthrough in a VM"
 start=$(date +%s)
-if out=$(DEMO_TRANSCRIPT=$transcript "$LKM_STACK_TOP/scripts/demo" \
+if out=$(DEMO_TRANSCRIPT=$transcript "$LKM_STACK_TOP/tests/demo/demo" \
 	</dev/null 2>&1); then
-	pass "demo: scripts/demo exits 0"
+	pass "demo: make demo (tests/demo/demo) exits 0"
 else
-	fail "demo: scripts/demo exits 0" "status 0" "status $?: $out"
+	fail "demo: make demo (tests/demo/demo) exits 0" "status 0" "status $?: $out"
 fi
 echo "(the demo took $(($(date +%s) - start)) s)"
 if [ ! -s "$transcript" ]; then

@@ -138,7 +138,7 @@ lint_sparse() {
 		kver=$(newest_kernel "$series" amd64)
 		if [ -z "$kver" ] || ! ensure_headers "$kver"; then
 			judge sparse "sparse $series amd64" 1 "$SPARSE_FINDING" \
-				"no headers of a $series amd64 kernel: run scripts/install-deps"
+				"no headers of a $series amd64 kernel: run tests/install-deps"
 			continue
 		fi
 		dir=$(matrix_build "$kver")

@@ -43,7 +43,7 @@ KERNEL_TROUBLE='Oops|BUG:|WARNING:|Call Trace:|general protection fault|Kernel p
 # Mostly for the 200 modprobe cycles, each kernel takes 1.5-2 minutes of
 # CPU under TCG: all six kernels of the matrix took 10.5 CPU minutes,
 # more than this stage's share of CI, so by default only the amd64
-# flavour is booted (LKM_STACK_KERNELS="$(scripts/kernel-matrix)" boots
+# flavour is booted (LKM_STACK_KERNELS="$(tests/kernel-matrix)" boots
 # all of them).
 default_kernels() {
 	kernel_matrix | grep -vE -- '-(cloud|rt)-amd64$'

@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of scripts/demo: the original walkthrough, one step block
+# Guest side of tests/demo/demo (make demo): the original walkthrough, one step block
 # (see lib.sh) per command a user would type, in /root, which holds
 # core_lkm.ko and client_lkm.ko as "make" left them.  The same modules
 # are installed under /lib/modules/$(uname -r)/updates/dkms/ as DKMS
-# would install them.  scripts/demo shows and judges the blocks.
+# would install them.  tests/demo/demo shows and judges the blocks.
 #
 # No "set -e": a command that fails is part of the walkthrough.
 set -u

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of "make bench" (run by tests/guest/init; see scripts/bench).
+# Guest side of "make bench" (run by tests/guest/init; see tests/bench/bench).
 # /root holds the uncompressed modules and the bench-only callcost_lkm.ko;
 # modprobe finds the installed pair through modules.dep.
 # shellcheck source=tests/guest/lib.sh
