@@ -28,6 +28,7 @@ help:
 	@echo "  lint          checkpatch, sparse, W=1, lintian, rpmlint, shellcheck"
 	@echo "  demo          replay the stacking walkthrough in a throwaway QEMU VM"
 	@echo "  bench         measure build, footprint and load costs into dist/"
+	@echo "  check-quick   the stages that boot no VM, for every edit"
 	@echo "Variables: KVER=<kernel release>  KDIR=<kernel build tree>  (or LKP_KSRC)"
 
 include src/kernel.mk
@@ -72,7 +73,7 @@ $(TARBALL): $(shell find $(RELEASE_FILES) -type f 2>/dev/null)
 		--mtime="@$$(stat -c %Y VERSION)" \
 		--exclude-vcs --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
 		--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
-		--exclude=modules.order \
+		--exclude=modules.order --exclude='.*.d' --exclude='*.ko.*' \
 		--transform='s,^,lkm-stack-$(VERSION)/,' $(RELEASE_FILES)
 
 .PHONY: deb
@@ -83,7 +84,12 @@ deb: $(TARBALL)
 rpm: $(TARBALL)
 	scripts/build-rpm "$(TARBALL)" "$(DIST)"
 
-.PHONY: check lint demo bench
+# The test suite, the demo and the bench live in tests/, which the source
+# release (make dist) does not ship: there these targets say so in one
+# line instead of failing on a missing file.
+QUICK_STAGES := version selftest build packages lint release tools
+ifneq ($(wildcard tests/run),)
+.PHONY: check check-quick lint demo bench
 check:
 	tests/run
 
@@ -91,7 +97,16 @@ lint:
 	tests/lint.sh
 
 demo:
-	scripts/demo
+	tests/demo/demo
 
 bench:
-	scripts/bench
+	tests/bench/bench
+else
+.PHONY: check check-quick lint demo bench
+check check-quick lint demo bench:
+	@echo "make $@: this source release has no tests/; run it in a git checkout of lkm-stack" >&2
+	@exit 2
+endif
+check-quick:
+	tests/run $(QUICK_STAGES)
+
