@@ -12,13 +12,16 @@ TARBALL := $(DIST)/lkm-stack-$(VERSION).tar.gz
 RELEASE_FILES := LICENSE README.md Makefile VERSION dkms.conf src debian \
 	rpm scripts
 
+# Plain "make" builds both modules, as "make all" does.
+.DEFAULT_GOAL := all
+
 .PHONY: help
 help:
 	@echo "lkm-stack $(VERSION) - make targets:"
-	@echo "  all           build core_lkm and client_lkm for KVER (default: running kernel)"
+	@echo "  all           build core_lkm and client_lkm for KVER (default: running kernel); the default target"
 	@echo "  clean         remove build products and dist/"
-	@echo "  install       install both modules into /lib/modules/KVER/extra and run depmod"
-	@echo "  uninstall     remove what 'install' installed and run depmod"
+	@echo "  install       install both modules into /lib/modules/KVER/extra (signed if a key is given), run depmod"
+	@echo "  uninstall     remove what 'install' installed, and its then empty directories; run depmod"
 	@echo "  dkms-install  add, build and install this tree through DKMS for KVER"
 	@echo "  dkms-remove   remove this version from DKMS for every kernel"
 	@echo "  dist          source tarball dist/lkm-stack-VERSION.tar.gz"
@@ -30,6 +33,8 @@ help:
 	@echo "  bench         measure build, footprint and load costs into dist/"
 	@echo "  check-quick   the stages that boot no VM, for every edit"
 	@echo "Variables: KVER=<kernel release>  KDIR=<kernel build tree>  (or LKP_KSRC)"
+	@echo "  install:   INSTALL_MOD_PATH=<staging root>  SIGN_KEY=<private key> SIGN_CERT=<X.509 certificate>"
+	@echo "             (default: DKMS's MOK pair DKMS_MOK_DIR/mok.key, mok.pub; DKMS_MOK_DIR=$(DKMS_MOK_DIR))"
 
 include src/kernel.mk
 
@@ -46,17 +51,123 @@ clean:
 		-o -name Module.symvers -o -name modules.order \) -delete
 	rm -rf src/.tmp_versions "$(DIST)"
 
-# INSTALL_MOD_PATH=<dir> installs into a staging root instead of /.
+# The modules "make" builds, as their paths under src/ without ".ko": the
+# one list install and uninstall work from.  Each installs into the same
+# path under extra/: src/core/core_lkm.ko as extra/core/core_lkm.ko.
+MODULES := core/core_lkm client/client_lkm
+# The names an installed module can have: as built, or compressed.
+MODULE_SUFFIXES := .ko .ko.xz .ko.gz .ko.zst
+
+# Where install puts them: INSTALL_MOD_PATH=<dir> stages them under <dir>
+# instead of /.
+MODDIR = $(INSTALL_MOD_PATH)/lib/modules/$(KVER)
+INSTALL_DIRS = $(sort $(foreach m,$(MODULES),$(patsubst %/,%,$(dir $(MODDIR)/extra/$(m)))))
+
+# Signing: SIGN_KEY=<private key> SIGN_CERT=<its X.509 certificate, PEM or
+# DER>; with neither set, DKMS's machine owner key pair if it exists and
+# we may read it.  The kernel's scripts/sign-file signs, with the hash its
+# configuration names.
+SIGN_KEY ?=
+SIGN_CERT ?=
+DKMS_MOK_DIR ?= /var/lib/dkms
+
+# The kernel's configuration, and the value of one of its symbols
+# (quotes stripped): $(call kconfig,CONFIG_MODULE_SIG_HASH) is "sha256".
+KCONFIG = $(firstword $(wildcard $(KDIR)/include/config/auto.conf $(KDIR)/.config))
+kconfig = $(if $(KCONFIG),$(shell sed -n 's/^$(1)=//p' "$(KCONFIG)" | tr -d '"'))
+
+# How the kernel's configuration asks for modules to be compressed (XZ,
+# GZIP, ZSTD or nothing), and the command for each, with the options the
+# kernel's own modules_install uses.
+COMPRESSION = $(firstword $(foreach c,XZ GZIP ZSTD,$(if $(filter y,$(call kconfig,CONFIG_MODULE_COMPRESS_$(c))),$(c))))
+COMPRESS_XZ := xz --check=crc32 --lzma2=dict=1MiB -f
+COMPRESS_GZIP := gzip -n -9 -f
+COMPRESS_ZSTD := zstd -q -T0 --rm -f
+
+UNSIGNED_NOTICE := notice: the modules ($(notdir $(MODULES))) are installed \
+	unsigned: a kernel that enforces module signatures (Secure Boot, module.sig_enforce=1) \
+	refuses to load them; to sign them, set SIGN_KEY=<private key> and \
+	SIGN_CERT=<X.509 certificate>, or let DKMS create its MOK key pair in \
+	$(DKMS_MOK_DIR) (see README.md, "Secure Boot")
+
+# depmod for MODDIR.  A staging root lacks the kernel's own modules.order,
+# modules.builtin and modules.builtin.modinfo, and depmod warns about each
+# missing one; an empty one means the same to it (no load order, no
+# built-in modules), so a staged depmod runs with empty stand-ins for the
+# missing ones, deleted again when it is done.
+KERNEL_MODULE_LISTS := modules.order modules.builtin modules.builtin.modinfo
+RUN_DEPMOD = printf "  %-8s%s\n" DEPMOD "$(MODDIR)"; \
+	if [ -z "$(INSTALL_MOD_PATH)" ]; then \
+		depmod -a "$(KVER)"; \
+	else \
+		made=; \
+		for f in $(KERNEL_MODULE_LISTS); do \
+			[ -e "$(MODDIR)/$$f" ] || { : >"$(MODDIR)/$$f"; made="$$made $$f"; }; \
+		done; \
+		status=0; \
+		depmod -b "$(INSTALL_MOD_PATH)" -a "$(KVER)" || status=$$?; \
+		for f in $$made; do rm -f "$(MODDIR)/$$f"; done; \
+		[ "$$status" -eq 0 ]; \
+	fi
+
+# Installs, signs (see SIGN_KEY above) and compresses each module itself,
+# then runs depmod, rather than through kbuild's modules_install: on
+# distribution headers that one tries to sign with a key they do not ship
+# (CONFIG_MODULE_SIG_ALL) and skips depmod for want of System.map.
 .PHONY: install
 install: all
-	$(MAKE) -C "$(KDIR)" M="$(SRC)" INSTALL_MOD_DIR=extra modules_install
-	depmod -a $(if $(INSTALL_MOD_PATH),-b "$(INSTALL_MOD_PATH)") "$(KVER)"
+	@set -e; \
+	key="$(SIGN_KEY)" cert="$(SIGN_CERT)" hash="$(call kconfig,CONFIG_MODULE_SIG_HASH)"; \
+	signfile="$(KDIR)/scripts/sign-file" compression="$(COMPRESSION)"; \
+	if [ -n "$$key$$cert" ]; then \
+		if [ -z "$$key" ] || [ -z "$$cert" ]; then \
+			echo "error: SIGN_KEY and SIGN_CERT go together: set both, or neither" >&2; \
+			exit 1; \
+		fi; \
+		if [ -z "$$hash" ] || [ ! -x "$$signfile" ]; then \
+			echo "error: kernel $(KVER) does not sign modules (no CONFIG_MODULE_SIG_HASH or $$signfile): unset SIGN_KEY and SIGN_CERT" >&2; \
+			exit 1; \
+		fi; \
+	elif [ -r "$(DKMS_MOK_DIR)/mok.key" ] && [ -r "$(DKMS_MOK_DIR)/mok.pub" ] && \
+		[ -n "$$hash" ] && [ -x "$$signfile" ]; then \
+		key="$(DKMS_MOK_DIR)/mok.key" cert="$(DKMS_MOK_DIR)/mok.pub"; \
+	fi; \
+	for m in $(MODULES); do \
+		ko="$(MODDIR)/extra/$$m.ko"; \
+		for suffix in $(MODULE_SUFFIXES); do \
+			rm -f "$(MODDIR)/extra/$$m$$suffix"; \
+		done; \
+		printf "  %-8s%s\n" INSTALL "$$ko"; \
+		install -D -m 0644 "$(SRC)/$$m.ko" "$$ko"; \
+		if [ -n "$$key" ]; then \
+			printf "  %-8s%s\n" SIGN "$$ko ($$hash, $$cert)"; \
+			"$$signfile" "$$hash" "$$key" "$$cert" "$$ko"; \
+		fi; \
+		if [ -n "$$compression" ]; then \
+			printf "  %-8s%s\n" "$$compression" "$$ko"; \
+			$(COMPRESS_$(COMPRESSION)) "$$ko"; \
+		fi; \
+	done; \
+	$(RUN_DEPMOD); \
+	if [ -z "$$key" ] && [ "$(call kconfig,CONFIG_MODULE_SIG)" = y ]; then \
+		echo '$(UNSIGNED_NOTICE)'; \
+	fi
 
+# Removes every name a module can have been installed under, the
+# directories that leaves empty, and updates depmod's files.
 .PHONY: uninstall
 uninstall:
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/core/core_lkm.ko* \
-		$(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/client/client_lkm.ko*
-	depmod -a $(if $(INSTALL_MOD_PATH),-b "$(INSTALL_MOD_PATH)") "$(KVER)"
+	@set -e; \
+	for m in $(MODULES); do \
+		for suffix in $(MODULE_SUFFIXES); do \
+			f="$(MODDIR)/extra/$$m$$suffix"; \
+			if [ -e "$$f" ]; then printf "  %-8s%s\n" RM "$$f"; rm -f "$$f"; fi; \
+		done; \
+	done; \
+	for d in $(INSTALL_DIRS) "$(MODDIR)/extra"; do \
+		[ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; \
+	done; \
+	if [ -d "$(MODDIR)" ]; then $(RUN_DEPMOD); fi
 
 .PHONY: dkms-install dkms-remove
 dkms-install:
