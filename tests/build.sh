@@ -42,16 +42,21 @@ client_crc() {
 	modprobe --dump-modversions "$1" | awk -v s="$2" '$2 == s { print $1 }'
 }
 
-# check_one_pass_build KVER BUILDS (matrix_build's directory for KVER)
+# check_one_pass_build KVER BUILDS (matrix_build's directory for KVER):
+# matrix_build runs plain "make", so this is also the default target's test.
 check_one_pass_build() {
 	kver=$1 tree=$2/onepass
 	if build_succeeded "$2" onepass; then
 		pass "$kver: one-pass build (W=1)"
 	else
-		fail "$kver: one-pass build (W=1)" "make all succeeds" \
+		fail "$kver: one-pass build (W=1)" "make (no target) succeeds" \
 			"$(cat "$2/onepass.log")"
-		return
 	fi
+	expect_eq "$kver: make (no target) leaves both .ko" \
+		"src/client/client_lkm.ko
+src/core/core_lkm.ko" \
+		"$(cd "$tree" && ls src/core/core_lkm.ko src/client/client_lkm.ko 2>&1)"
+	build_succeeded "$2" onepass || return 0
 	check_modinfo "$kver" "$tree"
 }
 
@@ -76,27 +81,146 @@ check_step_by_step_build() {
 	done
 }
 
+# A line of make's output that says error or warning, in any case.
+ERROR_OR_WARNING='[Ee][Rr][Rr][Oo][Rr]|[Ww][Aa][Rr][Nn][Ii][Nn][Gg]'
+
+# make_checked NAME MAKE-ARG...: a check NAME that make exits 0 (its output
+# is shown on failure); the output, stdout and stderr, is left in
+# $make_output for the checks that follow.
+make_checked() {
+	_name=$1
+	shift
+	if make_output=$(make "$@" 2>&1); then
+		pass "$_name"
+	else
+		fail "$_name" "exit status 0 from: make $*" "status $?: $make_output"
+	fi
+}
+
+# installed_tree MODDIR: every file and directory under MODDIR, relative to
+# it, one a line, but the files depmod writes (modules.*, which does not
+# include the kernel's own modules.order, modules.builtin and
+# modules.builtin.modinfo that depmod only reads).
+installed_tree() {
+	[ -d "$1" ] || return 0
+	(cd "$1" && find . -mindepth 1 \( ! -type f -o ! -name 'modules.*' \
+		-o -name modules.order -o -name modules.builtin \
+		-o -name modules.builtin.modinfo \) -print | sed 's,^\./,,' | sort)
+}
+
+# installed_suffix KVER: the name ending make install gives modules for
+# KVER, as the kernel's configuration asks: .ko, .ko.xz, .ko.gz or .ko.zst.
+installed_suffix() {
+	_config=/lib/modules/$1/build/include/config/auto.conf
+	if grep -qx 'CONFIG_MODULE_COMPRESS_XZ=y' "$_config"; then
+		echo .ko.xz
+	elif grep -qx 'CONFIG_MODULE_COMPRESS_GZIP=y' "$_config"; then
+		echo .ko.gz
+	elif grep -qx 'CONFIG_MODULE_COMPRESS_ZSTD=y' "$_config"; then
+		echo .ko.zst
+	else
+		echo .ko
+	fi
+}
+
+# test_signing_key: print the directory holding this run's throwaway
+# signing key, key.pem, and its DER certificate, cert.der (CN
+# lkm-stack-test), making them on first use.
+test_signing_key() {
+	_keys=$work/signing-key
+	if [ ! -f "$_keys/cert.der" ]; then
+		mkdir -p "$_keys"
+		openssl req -new -x509 -newkey rsa:2048 -nodes \
+			-subj /CN=lkm-stack-test/ -keyout "$_keys/key.pem" \
+			-outform DER -out "$_keys/cert.der" >/dev/null 2>&1 ||
+			echo "openssl cannot make a test key in $_keys" >&2
+	fi
+	echo "$_keys"
+}
+
 # make install / uninstall into a staging root (INSTALL_MOD_PATH), the
 # way a user installs a hand-built tree, minus touching this machine.
-# W=1, as the one-pass tree was built, installs that very build.
+# W=1, as the one-pass tree was built, installs that very build.  No key
+# is given and DKMS_MOK_DIR names an empty directory, so this machine's
+# own DKMS key (/var/lib/dkms/mok.*) is never used: the modules install
+# unsigned, with one line saying so.
 # check_staged_install KVER BUILDS (matrix_build's directory for KVER)
 check_staged_install() {
 	kver=$1 tree=$2/onepass stage=$work/$kver-stage
 	moddir=$stage/lib/modules/$kver
-	expect_success "$kver: make install INSTALL_MOD_PATH=<stage>" \
-		make -C "$tree" install KVER="$kver" W=1 INSTALL_MOD_PATH="$stage"
+	suffix=$(installed_suffix "$kver")
+	mkdir -p "$work/no-dkms-key"
+	make_checked "$kver: make install INSTALL_MOD_PATH=<stage>" \
+		-C "$tree" install KVER="$kver" W=1 INSTALL_MOD_PATH="$stage" \
+		SIGN_KEY= SIGN_CERT= DKMS_MOK_DIR="$work/no-dkms-key"
+	expect_no_match "$kver: make install output has no error/warning line" \
+		"$ERROR_OR_WARNING" "$make_output"
+	expect_match "$kver: make install without a key says the modules are unsigned, what that means, what to set" \
+		'^notice: .* unsigned: .*enforces module signatures \(Secure Boot.*SIGN_KEY=.*SIGN_CERT=' \
+		"$make_output"
+	expect_eq "$kver: make install says so in one line" 1 \
+		"$(printf '%s\n' "$make_output" | grep -ci unsigned)"
+	expect_eq "$kver: the staged tree is exactly the two modules" \
+		"extra
+extra/client
+extra/client/client_lkm$suffix
+extra/core
+extra/core/core_lkm$suffix" "$(installed_tree "$moddir")"
 	expect_match "$kver: modules.dep: extra/client depends on extra/core" \
 		'^extra/client/client_lkm\.ko(\.xz)?: extra/core/core_lkm\.ko(\.xz)?$' \
 		"$(cat "$moddir/modules.dep" 2>&1)"
-	expect_success "$kver: make uninstall INSTALL_MOD_PATH=<stage>" \
-		make -C "$tree" uninstall KVER="$kver" INSTALL_MOD_PATH="$stage"
+	make_checked "$kver: make uninstall INSTALL_MOD_PATH=<stage>" \
+		-C "$tree" uninstall KVER="$kver" INSTALL_MOD_PATH="$stage"
+	expect_no_match "$kver: make uninstall output has no error/warning line" \
+		"$ERROR_OR_WARNING" "$make_output"
 	expect_eq "$kver: uninstall leaves no module behind" "" \
 		"$(find "$moddir" -name '*_lkm.ko*' 2>&1)"
+	expect_eq "$kver: uninstall leaves no directory behind, only depmod's modules.*" \
+		"" "$(installed_tree "$moddir")"
+}
+
+# signer_of MODULE-FILE: the signer modinfo reads from it (kmod reads
+# compressed modules too).
+signer_of() {
+	modinfo -F signer "$1" 2>&1
+}
+
+# make install with a key: SIGN_KEY and SIGN_CERT, then DKMS's MOK pair
+# (DKMS_MOK_DIR) when no key is named, sign both modules with the kernel's
+# sign-file, before compressing them.
+# check_signed_install KVER BUILDS (matrix_build's directory for KVER)
+check_signed_install() {
+	kver=$1 tree=$2/onepass keys=$(test_signing_key)
+	suffix=$(installed_suffix "$kver")
+	stage=$work/$kver-signed-stage
+	make_checked "$kver: make install SIGN_KEY=<key> SIGN_CERT=<cert>" \
+		-C "$tree" install KVER="$kver" W=1 INSTALL_MOD_PATH="$stage" \
+		SIGN_KEY="$keys/key.pem" SIGN_CERT="$keys/cert.der" \
+		DKMS_MOK_DIR="$work/no-dkms-key"
+	expect_no_match "$kver: make install SIGN_KEY=...: no error/warning line, no unsigned notice" \
+		"$ERROR_OR_WARNING|unsigned" "$make_output"
+	for m in core/core_lkm client/client_lkm; do
+		expect_eq "$kver: SIGN_KEY=...: $(basename "$m") signer" lkm-stack-test \
+			"$(signer_of "$stage/lib/modules/$kver/extra/$m$suffix")"
+	done
+	stage=$work/$kver-mok-stage
+	mkdir -p "$work/dkms-key"
+	cp "$keys/key.pem" "$work/dkms-key/mok.key"
+	cp "$keys/cert.der" "$work/dkms-key/mok.pub"
+	make_checked "$kver: make install with DKMS's MOK pair (DKMS_MOK_DIR)" \
+		-C "$tree" install KVER="$kver" W=1 INSTALL_MOD_PATH="$stage" \
+		SIGN_KEY= SIGN_CERT= DKMS_MOK_DIR="$work/dkms-key"
+	expect_eq "$kver: DKMS's MOK pair: client_lkm signer" lkm-stack-test \
+		"$(signer_of "$stage/lib/modules/$kver/extra/client/client_lkm$suffix")"
 }
 
 check_missing_headers_message() {
 	out=$(make -C "$LKM_STACK_TOP" all KVER=0.0-no-such-kernel 2>&1) || true
 	expect_match "missing headers: one line naming the package to install" \
+		'^error: no kernel build tree at .*install linux-headers-0\.0-no-such-kernel' \
+		"$out"
+	out=$(make -C "$LKM_STACK_TOP" KVER=0.0-no-such-kernel 2>&1) || true
+	expect_match "missing headers, make with no target: the same line" \
 		'^error: no kernel build tree at .*install linux-headers-0\.0-no-such-kernel' \
 		"$out"
 }
@@ -111,6 +235,7 @@ for kver in $(kernel_matrix); do
 	check_one_pass_build "$kver" "$builds"
 	check_step_by_step_build "$kver" "$builds"
 	check_staged_install "$kver" "$builds"
+	check_signed_install "$kver" "$builds"
 done
 check_missing_headers_message
 

@@ -17,7 +17,7 @@
 # matrix_build KVER [MAKE-ARG...]: print the directory holding KVER's
 # builds, making them first (with the MAKE-ARGs, e.g. KDIR=) if this run
 # has not:
-#   onepass/  a scratch tree after "make all KVER=KVER W=1"
+#   onepass/  a scratch tree after "make KVER=KVER W=1" (the default target)
 #   steps/    a scratch tree after "make -C src/core", then "-C src/client"
 # with each build's output in onepass.log / steps.log and make's exit
 # status in onepass.status / steps.status.  The two builds run side by
@@ -41,7 +41,7 @@ build_one_pass() {
 	shift 2
 	scratch_tree "$_dir/onepass"
 	_status=0
-	make -C "$_dir/onepass" all KVER="$_kver" W=1 "$@" \
+	make -C "$_dir/onepass" KVER="$_kver" W=1 "$@" \
 		>"$_dir/onepass.log" 2>&1 || _status=$?
 	echo "$_status" >"$_dir/onepass.status"
 }
