@@ -94,6 +94,26 @@ check_tools_use_wrapper() {
 	done
 }
 
+# tests/kernel-matrix --releases looks every release up with its own apt
+# state; for bookworm it must agree with the host's apt, which
+# install-deps installs the headers from.
+check_matrix_per_release() {
+	status=0
+	releases=$("$top/tests/kernel-matrix" --releases 2>&1) || status=$?
+	expect_eq "tools: kernel-matrix --releases exits 0" 0 "$status"
+	for release in bookworm trixie sid; do
+		expect_match "tools: kernel-matrix --releases has a $release amd64 kernel" \
+			"^$release [^ ]+-amd64\$" \
+			"$(printf '%s\n' "$releases" | grep -v -- '-\(cloud\|rt\)-amd64$')"
+	done
+	expect_eq "tools: its bookworm matrix is the one install-deps installs" \
+		"$("$top/tests/kernel-matrix" | sort)" \
+		"$(printf '%s\n' "$releases" | sed -n 's/^bookworm //p' | sort)"
+}
+
+section "tools: the kernel matrix of each Debian release"
+check_matrix_per_release
+
 section "tools: waiting for dpkg's lock"
 check_waits_for_lock
 check_names_holder
