@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest-side helpers for guest scripts packed by tests/lib/vm.sh (source
-# /guest/lib.sh).  Each step prints one block the host parses with
-# vm_block and vm_block_status:
+# /guest/lib.sh).  Each step prints one block, which the host reads with
+# the strict readers of tests/lib/vm.sh (vm_step_output, expect_step_*):
 #
 #   @@BEGIN <name> <command line as a user would type it>
 #   <its standard output and error>
 #   @@END <name> <exit status>
+#
+# A block without its @@END (the guest died during the step) or missing
+# altogether (the step never ran) fails every check that reads it.
 
 # step NAME COMMAND-LINE: run COMMAND-LINE in a subshell (it may use the
 # functions of this file) and print its block.

@@ -60,6 +60,15 @@ expect_no_match() {
 	fi
 }
 
+# expect_empty NAME TEXT: TEXT is empty (e.g. a list of leaks or errors)
+expect_empty() {
+	if [ -z "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "nothing" "$2"
+	fi
+}
+
 # expect_success NAME COMMAND...: the command exits 0 (its output is shown
 # on failure)
 expect_success() {

@@ -17,10 +17,18 @@
 #           "$work/mods/src/core/core_lkm.ko" ...
 #   vm_initramfs_pack "$root" "$work/initrd"
 #   vm_boot "$image_dir/boot/vmlinuz-$kver" "$work/initrd" "$work/log"
-#   vm_block "$work/log" some-step; vm_block_status "$work/log" some-step
+#   expect_step_status "$kver: modprobe works" "$work/log" some-step 0
+#   expect_step_empty "$kver: nothing left" "$work/log" other-step
+#   vm_expect_healthy "$kver" "$work/log" "$allowed" tainted-step dmesg-step
 #
 # Guest scripts source /guest/lib.sh (tests/guest/lib.sh) and report with
-# its step function.  The VM is tuned with these variables:
+# its step function.  Checks read the serial log only through the strict
+# readers at the end of this file (vm_step_output, vm_step_value and the
+# expect_step_* checks built on them): a check whose step never ran, or
+# ran into the guest's death, fails and says so; it never judges the
+# empty text a missing step leaves.  tests/selftest.sh proves it.
+#
+# The VM is tuned with these variables:
 #
 #   VM_MEM         guest memory (default 512M)
 #   VM_SMP         guest CPUs (default 1: TCG runs one CPU fastest)
@@ -176,7 +184,8 @@ vm_initramfs_pack() {
 # An empty INITRD boots without one (e.g. a disk given in VM_QEMU_ARGS
 # and root= in VM_APPEND); an empty KERNEL boots the disk's own boot
 # loader instead.  Returns QEMU's exit status, 124 if the VM ran into
-# VM_TIMEOUT.
+# VM_TIMEOUT (137 if it then had to be killed); a non-zero status is also
+# appended to LOG as "@@VM-EXIT <status>", for the readers below.
 vm_boot() {
 	_kernel=$1 _initrd=$2 _log=$3
 	set --
@@ -200,6 +209,7 @@ vm_boot() {
 	if wait "$_qemu"; then _status=0; else _status=$?; fi
 	tr -d '\r' <"$_log.raw" >"$_log"
 	rm -f "$_log.raw"
+	[ "$_status" -eq 0 ] || echo "@@VM-EXIT $_status" >>"$_log"
 	return "$_status"
 }
 
@@ -216,17 +226,38 @@ vm_guest_start_time() {
 	sed -n 's/.*@@GUEST-START //p' "$1"
 }
 
-# vm_block LOG NAME: the output of the guest step NAME.
-vm_block() {
+
+# Reading the serial log.  A step's block is complete when the log holds
+# its "@@BEGIN NAME ..." line and, after it, its "@@END NAME STATUS" line.
+# Checks judge a step's output only once its block is complete: through
+# vm_step_output and vm_step_value, or the expect_step_* checks and
+# vm_expect_healthy below, which fail naming the step and why it is
+# missing (it never ran, or the guest died during it) instead of judging
+# the empty text a missing block reads as.
+
+# _vm_block_text LOG NAME: the lines between the first @@BEGIN NAME and
+# the @@END NAME after it (to the end of LOG if there is none); nothing if
+# there is no such block.  Unchecked: see vm_step_output.
+_vm_block_text() {
+	[ -f "$1" ] || return 0
 	awk -v name="$2" '
-		$1 == "@@END" && $2 == name { exit }
+		$1 == "@@END" && $2 == name && inside { exit }
 		inside { print }
 		$1 == "@@BEGIN" && $2 == name { inside = 1 }' "$1"
+}
+
+# vm_block LOG NAME: the unchecked text of step NAME, empty when the step
+# is missing.  Only for tools that show or measure guest output
+# (tests/demo/demo, tests/bench/bench); a check must never judge it:
+# tests/selftest.sh fails if a stage script calls it.
+vm_block() {
+	_vm_block_text "$@"
 }
 
 # vm_block_status LOG NAME: the exit status of the guest step NAME, or
 # "missing" if the guest never finished it.
 vm_block_status() {
+	[ -f "$1" ] || { echo missing; return 0; }
 	_status=$(awk -v name="$2" \
 		'$1 == "@@END" && $2 == name { print $3; exit }' "$1")
 	echo "${_status:-missing}"
@@ -234,6 +265,295 @@ vm_block_status() {
 
 # vm_block_command LOG NAME: the command line the guest step NAME ran.
 vm_block_command() {
+	[ -f "$1" ] || return 0
 	awk -v name="$2" '$1 == "@@BEGIN" && $2 == name {
 		sub(/^@@BEGIN [^ ]+ /, ""); print; exit }' "$1"
+}
+
+# vm_step_state LOG NAME: "complete", "unfinished" (an @@BEGIN NAME but
+# no @@END NAME after it) or "absent" (no @@BEGIN NAME, or no LOG).
+vm_step_state() {
+	if [ ! -f "$1" ]; then
+		echo absent
+		return 0
+	fi
+	awk -v name="$2" '
+		$1 == "@@BEGIN" && $2 == name { begun = 1 }
+		begun && $1 == "@@END" && $2 == name { ended = 1; exit }
+		END { print ended ? "complete" : begun ? "unfinished" : "absent" }' "$1"
+}
+
+# vm_guest_ending LOG [WHEN]: how the guest's run ended, as a phrase for
+# reasons: "the guest finished (@@GUEST-DONE 0)", or "the guest ended
+# early WHEN (...)" with what the log tells of why: the step it died in,
+# a kernel panic, QEMU's time limit or exit status.
+vm_guest_ending() {
+	if [ ! -s "$1" ]; then
+		echo "there is no serial log $1: the VM never ran or printed nothing"
+		return 0
+	fi
+	_vge_done=$(vm_guest_done "$1" | tail -n 1)
+	if [ -n "$_vge_done" ]; then
+		echo "the guest finished (@@GUEST-DONE $_vge_done)"
+		return 0
+	fi
+	_vge="no @@GUEST-DONE"
+	grep -q '@@GUEST-START' "$1" ||
+		_vge="$_vge, not even @@GUEST-START: the guest script never started"
+	_vge_in=$(awk '
+		$1 == "@@BEGIN" { open[$2] = 1; last = $2 }
+		$1 == "@@END" { delete open[$2] }
+		END { if (last in open) print last }' "$1")
+	[ -z "$_vge_in" ] || _vge="$_vge; it died in step $_vge_in"
+	_vge_panic=$(grep -m 1 'Kernel panic' "$1" || true)
+	[ -z "$_vge_panic" ] || _vge="$_vge; the kernel panicked: $_vge_panic"
+	_vge_exit=$(sed -n 's/^@@VM-EXIT //p' "$1" | tail -n 1)
+	case $_vge_exit in
+	'') ;;
+	124 | 137)
+		_vge="$_vge; QEMU was stopped at its time limit (VM_TIMEOUT, status $_vge_exit)" ;;
+	*) _vge="$_vge; QEMU exited with status $_vge_exit" ;;
+	esac
+	echo "the guest ended early${2:+ $2} ($_vge)"
+}
+
+# vm_step_missing LOG NAME: why step NAME has no complete block in LOG,
+# as one sentence (and, for a step the guest died in, its output so far).
+vm_step_missing() {
+	_vsm_ending=$(vm_guest_ending "$1" "before reaching it")
+	case $(vm_step_state "$1" "$2") in
+	complete)
+		echo "step $2 is complete" ;;
+	absent)
+		case $_vsm_ending in
+		"the guest finished"*)
+			echo "step $2 never ran (no @@BEGIN $2 in the serial log), though $_vsm_ending: its guest script skipped it" ;;
+		*)
+			echo "step $2 never ran (no @@BEGIN $2 in the serial log): $_vsm_ending" ;;
+		esac ;;
+	unfinished)
+		case $_vsm_ending in
+		"the guest finished"*)
+			echo "step $2 began but has no @@END $2 line, though $_vsm_ending (did its output not end in a newline?)" ;;
+		*)
+			echo "step $2 began but never finished (no @@END $2): the guest died or was cut off during it; $(vm_guest_ending "$1")"
+			echo "its output so far:"
+			_vm_block_text "$1" "$2" | tail -n 10 ;;
+		esac ;;
+	esac
+}
+
+# vm_step_output LOG NAME: the output of guest step NAME, and status 0,
+# if its block is complete; otherwise, the reason (vm_step_missing) in
+# its place, and status 1.
+vm_step_output() {
+	if [ "$(vm_step_state "$1" "$2")" = complete ]; then
+		_vm_block_text "$1" "$2"
+	else
+		vm_step_missing "$1" "$2"
+		return 1
+	fi
+}
+
+# vm_step_value LOG NAME [FILTER [ARG...]]: vm_step_output, the output
+# passed through the command FILTER ARG... (e.g. a function reading its
+# standard input) when the block is complete.  The status says only
+# whether it was: a FILTER that finds nothing still gives 0.
+vm_step_value() {
+	if ! _vsv_out=$(vm_step_output "$1" "$2"); then
+		printf '%s\n' "$_vsv_out"
+		return 1
+	fi
+	shift 2
+	if [ $# -eq 0 ]; then
+		[ -z "$_vsv_out" ] || printf '%s\n' "$_vsv_out"
+	elif [ -n "$_vsv_out" ]; then
+		printf '%s\n' "$_vsv_out" | "$@" || true
+	else
+		"$@" </dev/null || true
+	fi
+}
+
+# vm_join_lines: a filter joining its input's lines with spaces.
+vm_join_lines() {
+	paste -sd' ' -
+}
+
+# _vm_fail_missing NAME STEP REASON: check NAME failed for want of STEP.
+_vm_fail_missing() {
+	fail "$1" "the guest's output of step $2" "$3"
+}
+
+# require_steps NAME LOG STEP...: 0 if every STEP's block is complete;
+# else check NAME fails, naming each missing STEP and why, and 1.  For
+# checks that combine several steps:
+#   if require_steps "$n" "$log" before after; then ...judge...; fi
+require_steps() {
+	_rs_name=$1 _rs_log=$2
+	shift 2
+	_rs_missing='' _rs_why=''
+	for _rs_step in "$@"; do
+		[ "$(vm_step_state "$_rs_log" "$_rs_step")" != complete ] || continue
+		_rs_missing="$_rs_missing${_rs_missing:+, }$_rs_step"
+		_rs_why="$_rs_why${_rs_why:+
+}$(vm_step_missing "$_rs_log" "$_rs_step")"
+	done
+	[ -n "$_rs_missing" ] || return 0
+	_vm_fail_missing "$_rs_name" "$_rs_missing" "$_rs_why"
+	return 1
+}
+
+# The checks on one step: each fails naming the step and why it is
+# missing if its block is not complete, else judges its output (through
+# FILTER ARG..., as vm_step_value, if given) as the check of
+# tests/lib/report.sh of the same name does.
+#
+# expect_step_eq NAME LOG STEP EXPECTED [FILTER [ARG...]]
+expect_step_eq() {
+	_xs_name=$1 _xs_log=$2 _xs_step=$3 _xs_arg=$4
+	shift 4
+	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
+		expect_eq "$_xs_name" "$_xs_arg" "$_xs_seen"
+	else
+		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
+	fi
+}
+
+# expect_step_match NAME LOG STEP EXTENDED-REGEX [FILTER [ARG...]]
+expect_step_match() {
+	_xs_name=$1 _xs_log=$2 _xs_step=$3 _xs_arg=$4
+	shift 4
+	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
+		expect_match "$_xs_name" "$_xs_arg" "$_xs_seen"
+	else
+		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
+	fi
+}
+
+# expect_step_no_match NAME LOG STEP EXTENDED-REGEX [FILTER [ARG...]]
+expect_step_no_match() {
+	_xs_name=$1 _xs_log=$2 _xs_step=$3 _xs_arg=$4
+	shift 4
+	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
+		expect_no_match "$_xs_name" "$_xs_arg" "$_xs_seen"
+	else
+		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
+	fi
+}
+
+# expect_step_empty NAME LOG STEP [FILTER [ARG...]]: the step printed
+# nothing (e.g. no leak, no report, nothing loaded).
+expect_step_empty() {
+	_xs_name=$1 _xs_log=$2 _xs_step=$3
+	shift 3
+	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
+		expect_empty "$_xs_name" "$_xs_seen"
+	else
+		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
+	fi
+}
+
+# expect_step_status NAME LOG STEP 0|nonzero: the step's command exited
+# as wanted; on failure its command line and output are shown.
+expect_step_status() {
+	if [ "$(vm_step_state "$2" "$3")" != complete ]; then
+		_vm_fail_missing "$1" "$3" "$(vm_step_missing "$2" "$3")"
+		return 0
+	fi
+	_xs_seen=$(vm_block_status "$2" "$3")
+	case $4:$_xs_seen in
+	0:0 | nonzero:[1-9]*) pass "$1" ;;
+	*) fail "$1" "$(vm_block_command "$2" "$3") exits $4" \
+		"exit status $_xs_seen: $(_vm_block_text "$2" "$3")" ;;
+	esac
+}
+
+# Kernel health, judged on every boot.
+#
+# VM_KERNEL_TROUBLE: the kernel log lines that start an oops, a warning
+# (lockdep and debugobjects report as warnings too), a sanitizer report
+# (KASAN, UBSAN, kmemleak) or list corruption.  The union of what the vm
+# and reliability stages looked for before they shared it.
+VM_KERNEL_TROUBLE='Oops|BUG:|WARNING:|Call Trace|general protection|Kernel panic|KASAN|UBSAN|suspected memory leak|kmemleak:|possible (circular|recursive)|inconsistent lock|lockdep|ODEBUG|list_(add|del) corruption'
+# VM_KERNEL_BENIGN: the only lines matching it that are no trouble: what
+# the sanitizer kernel's kmemleak and RCU print once at boot (its whole
+# kernel log is judged, not just what followed the boot).
+VM_KERNEL_BENIGN='kmemleak: (Kernel memory leak detector initialized \(mem pool available: [0-9]+\)|Automatic memory scanning thread started)$|rcu:[[:space:]]+RCU lockdep checking is enabled\.$'
+
+# vm_kernel_trouble: a filter printing the trouble lines of its input.
+vm_kernel_trouble() {
+	grep -E -- "$VM_KERNEL_TROUBLE" | grep -Ev -- "$VM_KERNEL_BENIGN" || true
+}
+
+# vm_taint_flags MASK: the letters of the taint flags set in MASK, each
+# with its bit, e.g. "O(12) E(13)" (the kernel's tainted-kernels.rst).
+vm_taint_flags() {
+	echo "$1" | awk '{
+		letters = "PFSRMBUDAWCIOELKXTNJ"; n = $1; out = ""
+		for (bit = 0; n > 0; bit++) {
+			if (n % 2) {
+				letter = bit < length(letters) ? \
+					substr(letters, bit + 1, 1) : "?"
+				out = out (out == "" ? "" : " ") letter "(" bit ")"
+			}
+			n = int(n / 2)
+		}
+		print out == "" ? "none" : out
+	}'
+}
+
+# expect_step_taint NAME LOG STEP ALLOWED-MASK: STEP printed
+# /proc/sys/kernel/tainted, a number with no flag outside ALLOWED-MASK.
+expect_step_taint() {
+	if ! _xt_seen=$(vm_step_output "$2" "$3"); then
+		_vm_fail_missing "$1" "$3" "$_xt_seen"
+		return 0
+	fi
+	case $_xt_seen in
+	'' | *[!0-9]*)
+		fail "$1" "a number from /proc/sys/kernel/tainted" "'$_xt_seen'"
+		return 0 ;;
+	esac
+	_xt_bad=$((_xt_seen & ~$4))
+	if [ "$_xt_bad" -eq 0 ]; then
+		pass "$1"
+	else
+		fail "$1" "no taint flag but $(vm_taint_flags "$4")" \
+			"tainted=$_xt_seen: $(vm_taint_flags "$_xt_bad") as well"
+	fi
+}
+
+# expect_no_kernel_trouble NAME LOG [STEP...]: no VM_KERNEL_TROUBLE line
+# anywhere in LOG: the console, where a dying guest's last words are,
+# and the output of every step, among them each STEP, which dumped the
+# guest's kernel log and must be complete.
+expect_no_kernel_trouble() {
+	_xk_name=$1 _xk_log=$2
+	shift 2
+	if [ ! -s "$_xk_log" ]; then
+		fail "$_xk_name" "a serial log to read" "$(vm_guest_ending "$_xk_log")"
+		return 0
+	fi
+	require_steps "$_xk_name" "$_xk_log" "$@" || return 0
+	_xk_seen=$(vm_kernel_trouble <"$_xk_log")
+	if [ -z "$_xk_seen" ]; then
+		pass "$_xk_name"
+	else
+		fail "$_xk_name" "no line matching /$VM_KERNEL_TROUBLE/" \
+			"$(printf '%s\n' "$_xk_seen" | head -n 40)"
+	fi
+}
+
+# vm_expect_healthy PREFIX LOG ALLOWED-TAINT TAINT-STEP KLOG-STEP
+# [TAINT-NAME [TROUBLE-NAME]]: the health of one boot, as two checks:
+# TAINT-STEP printed a taint value within ALLOWED-TAINT
+# (expect_step_taint), and neither the console nor the guest's kernel log
+# that KLOG-STEP printed (may be "": none) has a trouble line
+# (expect_no_kernel_trouble).  The names default to "PREFIX: ...".
+vm_expect_healthy() {
+	expect_step_taint \
+		"${6:-$1: taint flags only $(vm_taint_flags "$3")}" "$2" "$4" "$3"
+	expect_no_kernel_trouble \
+		"${7:-$1: no oops, BUG, WARNING, lockdep or sanitizer report in the kernel log or on the console}" \
+		"$2" ${5:+"$5"}
 }
