@@ -28,10 +28,10 @@ help:
 	@echo "  deb           Debian package dist/lkm-stack-dkms_VERSION_all.deb"
 	@echo "  rpm           RPM package dist/lkm-stack-dkms-VERSION-RELEASE.noarch.rpm"
 	@echo "  check         the whole test suite (build matrix, packages, lint, VMs)"
+	@echo "  check-quick   the stages that boot no VM, for every edit"
 	@echo "  lint          checkpatch, sparse, W=1, lintian, rpmlint, shellcheck"
 	@echo "  demo          replay the stacking walkthrough in a throwaway QEMU VM"
 	@echo "  bench         measure build, footprint and load costs into dist/"
-	@echo "  check-quick   the stages that boot no VM, for every edit"
 	@echo "Variables: KVER=<kernel release>  KDIR=<kernel build tree>  (or LKP_KSRC)"
 	@echo "  install:   INSTALL_MOD_PATH=<staging root>  SIGN_KEY=<private key> SIGN_CERT=<X.509 certificate>"
 	@echo "             (default: DKMS's MOK pair DKMS_MOK_DIR/mok.key, mok.pub; DKMS_MOK_DIR=$(DKMS_MOK_DIR))"
@@ -204,6 +204,9 @@ ifneq ($(wildcard tests/run),)
 check:
 	tests/run
 
+check-quick:
+	tests/run $(QUICK_STAGES)
+
 lint:
 	tests/lint.sh
 
@@ -218,6 +221,3 @@ check check-quick lint demo bench:
 	@echo "make $@: this source release has no tests/; run it in a git checkout of lkm-stack" >&2
 	@exit 2
 endif
-check-quick:
-	tests/run $(QUICK_STAGES)
-
