@@ -54,11 +54,70 @@ check_deb() {
 		"^DKMS_VERSION=$version\$" "$(cat "$work/control/prerm")"
 }
 
+# requires_for CONTEXT RPM: the names RPM requires for CONTEXT (post,
+# preun, posttrans...: the parenthesis of Requires(CONTEXT)), one a line.
+requires_for() {
+	# shellcheck disable=SC2016 # an rpm query format, not the shell's
+	rpm -qp --qf '[%{REQUIREFLAGS:deptype} %{REQUIRENAME}\n]' "$2" \
+		2>/dev/null |
+		awk -v context="$1" '{ n = split($1, c, ",")
+			for (i = 1; i <= n; i++) if (c[i] == context) print $2 }'
+}
+
+# scriptlet NAME RPM: the body of RPM's scriptlet NAME (preuninstall,
+# posttrans...) as rpm -qp --scripts prints it.
+scriptlet() {
+	rpm -qp --scripts "$2" 2>/dev/null |
+		awk -v name="$1" '/^[a-z]+ scriptlet( \(using [^)]*\))?:$/ {
+			on = ($1 == name); next } on'
+}
+
+# run_scriptlet SCRIPT ARG DKMS-STATUS: run SCRIPT with $1 = ARG (as rpm
+# does) and a stand-in dkms on PATH that exits DKMS-STATUS; print its
+# exit status and then each dkms command line it ran.
+run_scriptlet() {
+	_fake=$work/fake-dkms
+	mkdir -p "$_fake"
+	: >"$_fake/log"
+	printf '#!/bin/sh\necho "dkms $*" >>"%s/log"\nexit %s\n' \
+		"$_fake" "$3" >"$_fake/dkms"
+	chmod 755 "$_fake/dkms"
+	_status=0
+	PATH=$_fake:$PATH sh -c "$1" scriptlet "$2" >/dev/null 2>&1 || _status=$?
+	echo "exit $_status"
+	cat "$_fake/log"
+}
+
+# check_rpm_scriptlet_dependencies RPM: the scriptlets' dkms is declared
+# for each of them, and %preun tells an erase from an upgrade by $1 yet
+# removes this version in both: on an upgrade its sources go next and the
+# new package's %posttrans builds the new (or same, rebuilt) version.
+check_rpm_scriptlet_dependencies() {
+	for context in post posttrans preun; do
+		expect_in_list "rpm Requires($context): dkms" dkms \
+			"$(requires_for "$context" "$1")"
+	done
+	preun=$(scriptlet preuninstall "$1")
+	expect_match "rpm %preun tests \$1 (0 = erase, 1 or more = upgrade)" \
+		'(\[|test) .*"?\$\{?1\}?"? +-(eq|ne|gt|ge|lt|le) ' "$preun"
+	removal="dkms remove -m lkm-stack -v $version --all"
+	expect_eq "rpm %preun, erase (\$1 = 0): runs $removal" \
+		"exit 0
+$removal" "$(run_scriptlet "$preun" 0 0)"
+	expect_eq "rpm %preun, upgrade (\$1 = 1): runs $removal" \
+		"exit 0
+$removal" "$(run_scriptlet "$preun" 1 0)"
+	expect_eq "rpm %preun exits 0 when dkms remove fails" \
+		"exit 0
+$removal" "$(run_scriptlet "$preun" 0 1)"
+}
+
 check_rpm() {
 	rpmfile=$work/tree/dist/lkm-stack-dkms-$version-1.noarch.rpm
 	expect_success "make rpm" make -C "$work/tree" rpm
 	expect_in_list "rpm Requires dkms" dkms \
 		"$(rpm -qp --requires "$rpmfile" 2>/dev/null)"
+	check_rpm_scriptlet_dependencies "$rpmfile"
 	expect_eq "rpm is noarch" noarch "$(rpm -qp --qf '%{ARCH}' "$rpmfile" 2>/dev/null)"
 	list=$(rpm -qpl "$rpmfile" 2>/dev/null)
 	for f in $DKMS_TREE_FILES; do
@@ -69,6 +128,67 @@ check_rpm() {
 		"dkms remove -m lkm-stack -v $version --all" "$scripts"
 	expect_match "rpm %posttrans builds for every installed kernel" \
 		"dkms-install-all-kernels $version" "$scripts"
+}
+
+# path_without DIR TOOL...: fill DIR with links to every command on PATH
+# (the one PATH finds first) but TOOLs, for a PATH that lacks them.
+path_without() {
+	_dir=$1
+	shift
+	mkdir -p "$_dir"
+	for _bindir in $(printf '%s' "$PATH" | tr ':' ' '); do
+		for _cmd in "$_bindir"/*; do
+			_name=${_cmd##*/}
+			case " $* " in *" $_name "*) continue ;; esac
+			if [ -x "$_cmd" ] && [ ! -e "$_dir/$_name" ]; then
+				ln -s "$_cmd" "$_dir/$_name"
+			fi
+		done
+	done
+}
+
+# error_lines OUTPUT: the lines of OUTPUT that report an error, but
+# make's own note that a recipe failed.
+error_lines() {
+	printf '%s\n' "$1" | grep -i 'error' | grep -v '^make\(\[[0-9]*\]\)\{0,1\}: \*\*\*' ||
+		true
+}
+
+# check_missing_tools_named: with nothing installed (a scratch dpkg
+# database whose status file is empty, which build-deb reads through
+# DPKG_ADMINDIR), make deb stops before dpkg-buildpackage with one line
+# naming every package; without dpkg-dev's tools the line names dpkg-dev
+# too; without rpmbuild, build-rpm names the package that has it.
+check_missing_tools_named() {
+	mkdir -p "$work/dpkg-empty"
+	: >"$work/dpkg-empty/status"
+	status=0
+	out=$(DPKG_ADMINDIR=$work/dpkg-empty make -C "$work/tree" deb 2>&1) ||
+		status=$?
+	expect_eq "make deb, nothing installed: one error line names build-essential, debhelper, dh-dkms" \
+		"error: building the .deb needs: apt-get install build-essential debhelper dh-dkms" \
+		"$(error_lines "$out")"
+	expect_no_match "make deb, nothing installed: dpkg-buildpackage does not start" \
+		'dpkg-buildpackage|dpkg-source|dh ' "$out"
+	expect_eq "make deb, nothing installed: make fails (status 2)" 2 "$status"
+
+	path_without "$work/path-no-dpkg-dev" dpkg-buildpackage dpkg-checkbuilddeps
+	out=$(PATH=$work/path-no-dpkg-dev DPKG_ADMINDIR=$work/dpkg-empty \
+		make -C "$work/tree" deb 2>&1) || true
+	expect_eq "make deb, nothing installed, no dpkg-dev tools: one error line names dpkg-dev too" \
+		"error: building the .deb needs: apt-get install dpkg-dev build-essential debhelper dh-dkms" \
+		"$(error_lines "$out")"
+
+	path_without "$work/path-no-rpmbuild" rpmbuild
+	status=0
+	out=$(PATH=$work/path-no-rpmbuild "$work/tree/scripts/build-rpm" \
+		"$work/tree/dist/lkm-stack-$version.tar.gz" "$work/tree/dist" 2>&1) ||
+		status=$?
+	expect_eq "build-rpm without rpmbuild on PATH: one line names the package (Debian: rpm)" \
+		"error: building the .rpm needs: apt-get install rpm (status 1)" \
+		"$out (status $status)"
+	expect_no_match "rpm spec declares no BuildRequires (build-rpm checks for all rpmbuild needs)" \
+		'^BuildRequires:' "$(cat "$work/tree/rpm/lkm-stack-dkms.spec")"
 }
 
 check_dpkg_buildpackage_in_tree() {
@@ -85,6 +205,7 @@ scratch_tree "$work/tree"
 check_tarball
 check_deb
 check_rpm
+check_missing_tools_named
 check_dpkg_buildpackage_in_tree
 
 [ "${LKM_STACK_SUITE:-}" ] || summary
