@@ -8,9 +8,21 @@ SRC := $(CURDIR)/src
 DIST := $(CURDIR)/dist
 TARBALL := $(DIST)/lkm-stack-$(VERSION).tar.gz
 
-# Files that make up a source release, and so the DKMS source tree.
+# Files that make up a source release.
 RELEASE_FILES := LICENSE README.md Makefile VERSION dkms.conf src debian \
 	rpm scripts
+# The DKMS source tree (/usr/src/lkm-stack-VERSION): what dkms.conf builds
+# from, and this Makefile for whoever builds there by hand.  The one list
+# debian/rules, the RPM spec, make dkms-install, the bench and the tests
+# copy it by (make dkms-tree).
+DKMS_TREE_FILES := dkms.conf Makefile VERSION src
+# What kbuild leaves in src/: make clean deletes it, and no release, DKMS
+# tree or test copy takes it along.  (.gitignore and the tests' scratch
+# copies list the same; the version stage checks that they agree.)
+BUILD_PRODUCTS := *.o *.ko *.ko.* *.mod *.mod.c .*.cmd .*.d Module.symvers \
+	modules.order .tmp_versions
+# tar options leaving them out.
+NO_BUILD_PRODUCTS := $(foreach p,$(BUILD_PRODUCTS),--exclude='$(p)')
 
 # Plain "make" builds both modules, as "make all" does.
 .DEFAULT_GOAL := all
@@ -22,6 +34,7 @@ help:
 	@echo "  clean         remove build products and dist/"
 	@echo "  install       install both modules into /lib/modules/KVER/extra (signed if a key is given), run depmod"
 	@echo "  uninstall     remove what 'install' installed, and its then empty directories; run depmod"
+	@echo "  dkms-tree     copy the DKMS source tree to DKMS_TREE=<dir>"
 	@echo "  dkms-install  add, build and install this tree through DKMS for KVER"
 	@echo "  dkms-remove   remove this version from DKMS for every kernel"
 	@echo "  dist          source tarball dist/lkm-stack-VERSION.tar.gz"
@@ -46,10 +59,9 @@ all: check-kdir
 # Works without kernel headers, unlike kbuild's own clean.
 .PHONY: clean
 clean:
-	find src \( -name '*.o' -o -name '*.ko' -o -name '*.ko.*' \
-		-o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' -o -name '.*.d' \
-		-o -name Module.symvers -o -name modules.order \) -delete
-	rm -rf src/.tmp_versions "$(DIST)"
+	find src \( -false $(foreach p,$(BUILD_PRODUCTS),-o -name '$(p)') \) \
+		-prune -exec rm -rf {} +
+	rm -rf "$(DIST)"
 
 # The modules "make" builds, as their paths under src/ without ".ko": the
 # one list install and uninstall work from.  Each installs into the same
@@ -169,6 +181,15 @@ uninstall:
 	done; \
 	if [ -d "$(MODDIR)" ]; then $(RUN_DEPMOD); fi
 
+# DKMS_TREE=<dir>: copy the DKMS source tree there, without build products.
+.PHONY: dkms-tree
+dkms-tree:
+	@test -n "$(DKMS_TREE)" || { \
+		echo "error: make dkms-tree needs DKMS_TREE=<directory>" >&2; exit 1; }
+	install -d "$(DKMS_TREE)"
+	tar -cf - $(NO_BUILD_PRODUCTS) $(DKMS_TREE_FILES) | \
+		tar -xf - --no-same-owner -C "$(DKMS_TREE)"
+
 .PHONY: dkms-install dkms-remove
 dkms-install:
 	scripts/dkms-from-tree install "$(KVER)"
@@ -182,9 +203,7 @@ $(TARBALL): $(shell find $(RELEASE_FILES) -type f 2>/dev/null)
 	mkdir -p "$(DIST)"
 	tar --create --gzip --file "$@" --sort=name --owner=0 --group=0 \
 		--mtime="@$$(stat -c %Y VERSION)" \
-		--exclude-vcs --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
-		--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
-		--exclude=modules.order --exclude='.*.d' --exclude='*.ko.*' \
+		--exclude-vcs $(NO_BUILD_PRODUCTS) \
 		--transform='s,^,lkm-stack-$(VERSION)/,' $(RELEASE_FILES)
 
 .PHONY: deb

@@ -77,6 +77,18 @@ check_dkms_target() {
 		"$out"
 }
 
+# The DKMS tree the packages install: the Makefile's DKMS_TREE_FILES,
+# from a built tree, without build products.
+check_dkms_tree() {
+	in_release all KVER="$kver"
+	in_release dkms-tree DKMS_TREE="$work/dkms-tree"
+	expect_eq "release: make dkms-tree DKMS_TREE=<dir> exits 0" 0 "$status"
+	expect_eq "release: make dkms-tree copies the release's DKMS files, no build product" \
+		"$(tar -tzf "$tarball" | sed -n "s,^lkm-stack-$version/,,p" |
+			grep -E '^(dkms\.conf|Makefile|VERSION|src/.*[^/])$' | sort)" \
+		"$(cd "$work/dkms-tree" && find . -type f | sed 's,^\./,,' | sort)"
+}
+
 check_dist() {
 	in_release dist
 	expect_eq "release: make dist exits 0" 0 "$status"
@@ -120,6 +132,7 @@ check_target() {
 	install) check_install ;;
 	uninstall) check_uninstall ;;
 	dkms-install | dkms-remove) check_dkms_target "$1" ;;
+	dkms-tree) check_dkms_tree ;;
 	dist) check_dist ;;
 	deb) check_deb ;;
 	rpm) check_rpm ;;

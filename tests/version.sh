@@ -3,7 +3,8 @@
 #
 # Every file that carries the package version agrees with VERSION.
 set -eu
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib/scratch.sh"
+cd "$LKM_STACK_TOP"
 . tests/lib/report.sh
 
 section "version: every carrier agrees with VERSION"
@@ -18,5 +19,17 @@ expect_eq "rpm spec newest changelog entry" "$want" \
 	"$(sed -n '/^%changelog/{n;s/.* - \([^ ]*\)-[0-9]*$/\1/p;q}' rpm/lkm-stack-dkms.spec)"
 expect_eq "MODULE_VERSION (LKM_STACK_VERSION in the shared header)" "$want" \
 	"$(sed -n 's/^#define LKM_STACK_VERSION "\(.*\)"$/\1/p' src/include/lkm_stack.h)"
+
+# The Makefile keeps the list of kbuild's products (make clean, make dist,
+# make dkms-tree and the tests' scratch copies use it); .gitignore must
+# ignore every one of them.
+section "version: the copies of the build-product list agree"
+ignored=$(sed 's,/$,,' .gitignore)
+set -f
+for pattern in $(makefile_var BUILD_PRODUCTS); do
+	expect_in_list ".gitignore ignores the Makefile's build product $pattern" \
+		"$pattern" "$ignored"
+done
+set +f
 
 [ "${LKM_STACK_SUITE:-}" ] || summary

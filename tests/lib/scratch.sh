@@ -4,20 +4,32 @@
 # Scratch copies of the source tree, so tests never write build products
 # into the working tree and can build for several kernels side by side.
 
-# scratch_tree DIR: copy what building and packaging need into DIR.
-scratch_tree() {
-	mkdir -p "$1"
-	# Through a file, not a pipe: a failing tar -c must fail the copy.
-	tar -C "$LKM_STACK_TOP" -cf "$1.tar" \
-		--exclude='*.o' --exclude='*.ko' --exclude='*.ko.*' \
-		--exclude='.*.cmd' --exclude='.*.d' --exclude='*.mod' \
-		--exclude='*.mod.c' --exclude=Module.symvers \
-		--exclude=modules.order \
-		LICENSE README.md Makefile VERSION dkms.conf src debian rpm \
-		scripts &&
-		tar -xf "$1.tar" -C "$1" &&
-		rm -f "$1.tar"
-}
-
 LKM_STACK_TOP=$(cd "$(dirname "$0")/.." && pwd)
 export LKM_STACK_TOP
+
+# makefile_var NAME: the value of the top-level Makefile's variable NAME,
+# so that the tests copy the lists it keeps (RELEASE_FILES,
+# BUILD_PRODUCTS, DKMS_TREE_FILES) instead of writing them again.
+makefile_var() {
+	# shellcheck disable=SC2016 # make's $($*), not the shell's
+	make --no-print-directory -s -C "$LKM_STACK_TOP" \
+		--eval='lkm-stack-print-%: ; @echo $($*)' "lkm-stack-print-$1"
+}
+
+# scratch_tree DIR: copy what building and packaging need (the files of
+# a source release, less build products) into DIR.
+scratch_tree() {
+	mkdir -p "$1"
+	set -f
+	# shellcheck disable=SC2046 # one pattern or file name per word
+	set -- "$1" $(for _p in $(makefile_var BUILD_PRODUCTS); do
+		echo "--exclude=$_p"
+	done) $(makefile_var RELEASE_FILES)
+	set +f
+	_dest=$1
+	shift
+	# Through a file, not a pipe: a failing tar -c must fail the copy.
+	tar -C "$LKM_STACK_TOP" -cf "$_dest.tar" "$@" &&
+		tar -xf "$_dest.tar" -C "$_dest" &&
+		rm -f "$_dest.tar"
+}
