@@ -11,7 +11,11 @@
 #   RACE_SECONDS       how long the concurrent race runs
 #   KMEMLEAK=1         scan for leaks after the stress (sanitizer kernel)
 #   KERNEL_REPORTS     extended regex of the kernel log lines that start an
-#                      oops, warning or sanitizer report
+#                      oops, warning or sanitizer report (tests/lib/vm.sh's
+#                      VM_KERNEL_TROUBLE)
+#
+# Every mode ends with the steps "reports" and "tainted", which the host's
+# health check of the boot reads.
 #
 # /root holds core_lkm.ko and client_lkm.ko, /root/foreign/LABEL/core_lkm.ko
 # builds for other kernels, /bin/modcycle the stress helper; the modules
@@ -128,6 +132,8 @@ sig_enforce() {
 	step sig-modprobe modprobe client_lkm
 	step sig-log klog_new
 	step sig-loaded lkm_loaded
+	step reports klog_reports
+	step tainted cat /proc/sys/kernel/tainted
 }
 
 mkdir -p /etc/modprobe.d
