@@ -17,17 +17,18 @@
 #   8  apt-get purge leaves nothing behind
 #   9  the RPM's scriptlets against the same root's dkms
 #   10 DKMS's MOK signatures on the modules verify against its certificate
+#
+# Every boot's serial log is read through the strict readers of
+# tests/lib/vm.sh, and judged healthy (no kernel trouble, taint only O
+# and E) from the steps the guest's init ends with.  tests/selftest.sh
+# sources this file with LKM_STACK_JUDGE_ONLY=1 (nothing runs then) and
+# judges throwaway logs with check_boot and expect_modprobe_works.
 set -eu
 . "$(dirname "$0")/lib/report.sh"
 . "$(dirname "$0")/lib/kernels.sh"
 . "$(dirname "$0")/lib/scratch.sh"
 . "$(dirname "$0")/lib/vm.sh"
 . "$(dirname "$0")/lib/debian-root.sh"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lifecycle.XXXXXX")
-# remove_root first unmounts what a killed chroot command left mounted.
-trap 'remove_root "$work"' EXIT
-trap 'exit 1' HUP INT TERM
 
 version=$(cat "$LKM_STACK_TOP/VERSION")
 new_version=$version.1
@@ -36,9 +37,6 @@ new_deb=lkm-stack-dkms_${new_version}_all.deb
 guest=$LKM_STACK_TOP/tests/guest-lifecycle
 # The guests' serial consoles are kept here for a look after the run.
 logs=$LKM_STACK_TOP/dist/lifecycle-logs
-root_a=$work/root-a
-root_b=$work/root-b
-image_b=$work/root-b.img
 
 # Guest time boxes (seconds): a boot that only loads modules, and one
 # that builds them for three kernels under TCG.
@@ -150,33 +148,53 @@ boot_guest() {
 	echo "booting $4 under QEMU (guest runs: $5) ..."
 	debian_root_boot "$2" "$3" "$4" "$guest_log" "$5" || true
 	echo "(boot on $4 took $(($(date +%s) - started_boot))s)"
+	check_boot "$1"
+}
+
+# check_boot NAME: the boot whose serial log is guest_log ran the test
+# init to its end, and the kernel stayed healthy: the init's last steps,
+# health-tainted and health-dmesg, show taint flags only O and E (our
+# modules are out of tree, and signed with DKMS's MOK, which these
+# kernels do not trust), and no trouble line is in that kernel log or on
+# the console.
+check_boot() {
 	if [ -n "$(vm_guest_done "$guest_log")" ]; then
 		pass "$1: boots and runs the test init to its end"
 	else
 		fail "$1: boots and runs the test init to its end" \
 			"@@GUEST-DONE in the serial console" \
-			"$(tail -n 40 "$guest_log")"
+			"$(vm_guest_ending "$guest_log"); the console ends:
+$(tail -n 40 "$guest_log")"
 	fi
+	vm_expect_healthy "$1" "$guest_log" \
+		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED)) \
+		health-tainted health-dmesg "$1: taint flags only O and E" \
+		"$1: no oops, BUG, WARNING or sanitizer report in the kernel log or on the console"
+}
+
+# sorted_line: a filter: its input's lines sorted, on one line.
+sorted_line() {
+	sort | vm_join_lines
 }
 
 # expect_modprobe_works PREFIX KVER: what the guest's modprobe.sh saw on
 # KVER: modprobe client_lkm loads both modules, the client got the key
 # from core_lkm, and modprobe -r removes both.
 expect_modprobe_works() {
-	expect_eq "$1: running kernel" "$2" "$(vm_block "$guest_log" uname)"
-	expect_eq "$1: modprobe client_lkm succeeds" 0 \
-		"$(vm_block_status "$guest_log" modprobe)"
-	expect_eq "$1: both modules are loaded" "client_lkm core_lkm" \
-		"$(vm_block "$guest_log" loaded | sort | paste -sd ' ')"
-	expect_match "$1: lsmod shows core_lkm used by client_lkm" \
-		'^core_lkm +[0-9]+ +1 +client_lkm$' "$(vm_block "$guest_log" lsmod)"
-	expect_match "$1: client_lkm got exp_int and a key from core_lkm" \
-		'client_lkm: loaded: exp_int=200 skey=0x0*[1-9a-f]' \
-		"$(vm_block "$guest_log" kmsg-load)"
-	expect_eq "$1: modprobe -r client_lkm succeeds" 0 \
-		"$(vm_block_status "$guest_log" modprobe-r)"
-	expect_eq "$1: modprobe -r removed both modules" "" \
-		"$(vm_block "$guest_log" unloaded)"
+	expect_step_eq "$1: running kernel" "$guest_log" uname "$2"
+	expect_step_status "$1: modprobe client_lkm succeeds" "$guest_log" \
+		modprobe 0
+	expect_step_eq "$1: both modules are loaded" "$guest_log" loaded \
+		"client_lkm core_lkm" sorted_line
+	expect_step_match "$1: lsmod shows core_lkm used by client_lkm" \
+		"$guest_log" lsmod '^core_lkm +[0-9]+ +1 +client_lkm$'
+	expect_step_match "$1: client_lkm got exp_int and a key from core_lkm" \
+		"$guest_log" kmsg-load \
+		'client_lkm: loaded: exp_int=200 skey=0x0*[1-9a-f]'
+	expect_step_status "$1: modprobe -r client_lkm succeeds" "$guest_log" \
+		modprobe-r 0
+	expect_step_empty "$1: modprobe -r removed both modules" "$guest_log" \
+		unloaded
 }
 
 prepare() {
@@ -310,19 +328,17 @@ step7_install_in_running_guest() {
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G VM_SMP=2 \
 		boot_guest "7: $old_kver" "$image_b" "$root_b" "$old_kver" \
 		install,modprobe
-	expect_eq "7: apt-get install ./$deb in the running guest succeeds" 0 \
-		"$(vm_block_status "$guest_log" install)"
-	status=$(vm_block "$guest_log" dkms-status)
-	modules=$(vm_block "$guest_log" modules)
+	expect_step_status "7: apt-get install ./$deb in the running guest succeeds" \
+		"$guest_log" install 0
 	for kver in "$old_kver" "$upgrade_kver" "$new_kver"; do
-		expect_match "7: dkms status: lkm-stack/$version installed for $kver" \
-			"^lkm-stack/$(re "$version"), $(re "$kver"), [^:]+: installed" \
-			"$status"
+		expect_step_match "7: dkms status: lkm-stack/$version installed for $kver" \
+			"$guest_log" dkms-status \
+			"^lkm-stack/$(re "$version"), $(re "$kver"), [^:]+: installed"
 		suffix=$(vm_module_suffix "$root_b" "$kver")
 		for module in core_lkm client_lkm; do
-			expect_match "7: $kver: DKMS installed $module$suffix" \
-				"^$(re "/lib/modules/$kver/updates/dkms/$module$suffix")\$" \
-				"$modules"
+			expect_step_match "7: $kver: DKMS installed $module$suffix" \
+				"$guest_log" modules \
+				"^$(re "/lib/modules/$kver/updates/dkms/$module$suffix")\$"
 		done
 	done
 	expect_modprobe_works "7: $old_kver, right after the install" "$old_kver"
@@ -473,19 +489,31 @@ check_module_signature() {
 	fi
 }
 
-section "lifecycle: lkm-stack-dkms in a Debian bookworm root"
-timed "prepare (packages, cached root)" prepare
-timed "1: install" step1_install
-timed "2: kernel upgrade" step2_kernel_upgrade
-timed "3: kernel removal" step3_kernel_removal
-timed "4: package upgrade" step4_package_upgrade
-timed "5: kernel without headers" step5_kernel_without_headers
-timed "5b: kernel with broken headers" step5b_kernel_with_broken_headers
-timed "6: boot each kernel" step6_boot_each_kernel
-timed "7: install in a running guest" step7_install_in_running_guest
-timed "8: purge" step8_purge
-timed "9: RPM scriptlets" step9_rpm
-timed "10: module signing" step10_signing
-timed "11: make dkms-install and dkms-remove" step11_dkms_from_tree
+main() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lifecycle.XXXXXX")
+	# remove_root first unmounts what a killed chroot command left mounted.
+	trap 'remove_root "$work"' EXIT
+	trap 'exit 1' HUP INT TERM
+	root_a=$work/root-a
+	root_b=$work/root-b
+	image_b=$work/root-b.img
 
-[ "${LKM_STACK_SUITE:-}" ] || summary
+	section "lifecycle: lkm-stack-dkms in a Debian bookworm root"
+	timed "prepare (packages, cached root)" prepare
+	timed "1: install" step1_install
+	timed "2: kernel upgrade" step2_kernel_upgrade
+	timed "3: kernel removal" step3_kernel_removal
+	timed "4: package upgrade" step4_package_upgrade
+	timed "5: kernel without headers" step5_kernel_without_headers
+	timed "5b: kernel with broken headers" step5b_kernel_with_broken_headers
+	timed "6: boot each kernel" step6_boot_each_kernel
+	timed "7: install in a running guest" step7_install_in_running_guest
+	timed "8: purge" step8_purge
+	timed "9: RPM scriptlets" step9_rpm
+	timed "10: module signing" step10_signing
+	timed "11: make dkms-install and dkms-remove" step11_dkms_from_tree
+
+	[ "${LKM_STACK_SUITE:-}" ] || summary
+}
+
+[ -n "${LKM_STACK_JUDGE_ONLY:-}" ] || main
