@@ -1,20 +1,29 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# A real Debian bookworm root for the package lifecycle tests: built with
-# debootstrap, cached as tarballs, used through chroot and booted from an
-# ext4 image under QEMU.  Needs tests/lib/kernels.sh (LKM_STACK_CACHE)
-# and, for debian_root_boot, tests/lib/vm.sh sourced first.
+# Real Debian roots for the package tests: built with debootstrap, cached
+# as tarballs, used through chroot and booted from an ext4 image under
+# QEMU.  Needs tests/lib/kernels.sh (LKM_STACK_CACHE) and, for
+# debian_root_boot, tests/lib/vm.sh sourced first.
+#
+# The suite is DEBIAN_ROOT_SUITE when a function is called: bookworm
+# unless the caller sets it (trixie, sid), at any time before a call.
+# Its apt sources are the mirrors this host's apt uses for its own
+# release, with the suite's names.
 #
 # Cache layout under $LKM_STACK_CACHE/debian-root/:
 #   archives/                 every .deb apt or debootstrap downloaded
-#   base-<key>.tar.zst        the minbase root
-#   root-<key>.tar.zst        the minbase root plus the packages asked for
+#   base-<key>.tar.zst        the bookworm minbase root
+#   root-<key>.tar.zst        the bookworm minbase root plus the packages
+#                             asked for
+#   <suite>/base-<key>.tar.zst, <suite>/root-<key>.tar.zst
+#                             the same for each other suite
 # A key is a hash of the apt sources, the package set, the ISO week (so
 # the roots pick up security updates once a week) and DEBIAN_ROOT_RECIPE,
-# which a change to how the roots are made must bump.
+# which a change to how the roots are made must bump.  Pruning a suite's
+# old roots leaves the other suites' alone.
 
-DEBIAN_ROOT_SUITE=bookworm
+: "${DEBIAN_ROOT_SUITE:=bookworm}"
 DEBIAN_ROOT_CACHE=$LKM_STACK_CACHE/debian-root
 DEBIAN_ROOT_ARCHIVES=$DEBIAN_ROOT_CACHE/archives
 DEBIAN_ROOT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -22,15 +31,35 @@ DEBIAN_ROOT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 DEBIAN_ROOT_WEEK=$(date -u +%G-w%V)
 DEBIAN_ROOT_RECIPE=1
 
+# debian_root_cache: the directory holding DEBIAN_ROOT_SUITE's cached
+# roots: bookworm's where they were before there were other suites.
+debian_root_cache() {
+	case $DEBIAN_ROOT_SUITE in
+	bookworm) echo "$DEBIAN_ROOT_CACHE" ;;
+	*) echo "$DEBIAN_ROOT_CACHE/$DEBIAN_ROOT_SUITE" ;;
+	esac
+}
+
+# host_suite: the release this host runs (bookworm on Debian 12).
+host_suite() {
+	sed -n 's/^VERSION_CODENAME=//p' /etc/os-release
+}
+
 # debian_root_sources: deb822 apt sources for the root: each repository
-# this host's apt uses for bookworm, bookworm-updates and
-# bookworm-security, with the suites and components the host uses.
+# this host's apt uses for its release, its -updates and its -security
+# (bookworm, bookworm-updates and bookworm-security on Debian 12), with
+# the components the host uses, for the same three of DEBIAN_ROOT_SUITE;
+# sid has neither -updates nor -security.
 debian_root_sources() {
 	# shellcheck disable=SC2016 # apt's format fields, not the shell's
 	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
 		'Created-By: Packages' | sort -u |
-		awk -v suite="$DEBIAN_ROOT_SUITE" -v keyring="$DEBIAN_ROOT_KEYRING" '
-		$2 == suite || $2 == suite "-updates" || $2 == suite "-security" {
+		awk -v host="$(host_suite)" -v suite="$DEBIAN_ROOT_SUITE" \
+			-v keyring="$DEBIAN_ROOT_KEYRING" '
+		$2 == host || $2 == host "-updates" || $2 == host "-security" {
+			$2 = suite substr($2, length(host) + 1)
+			if ((suite == "sid" || suite == "unstable") && $2 != suite)
+				next
 			if (!($1 in suites)) order[n++] = $1
 			if (index(" " suites[$1] " ", " " $2 " ") == 0)
 				suites[$1] = suites[$1] (suites[$1] ? " " : "") $2
@@ -49,12 +78,14 @@ debian_root_sources() {
 		}'
 }
 
-# debian_root_mirror: the repository this host gets bookworm itself from.
+# debian_root_mirror: the repository this host gets its release itself
+# from (bookworm, not its -updates or -security), which debootstraps
+# DEBIAN_ROOT_SUITE.
 debian_root_mirror() {
 	# shellcheck disable=SC2016 # apt's format fields, not the shell's
 	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
 		'Created-By: Packages' |
-		awk -v suite="$DEBIAN_ROOT_SUITE" '$2 == suite { print $1; exit }'
+		awk -v host="$(host_suite)" '$2 == host { print $1; exit }'
 }
 
 # debian_root_key TEXT...: a short cache key for a root made from TEXT,
@@ -73,20 +104,44 @@ mounts_under() {
 		/proc/mounts | sort -r
 }
 
-# root_mount ROOT: mount what a chroot into ROOT needs (proc, sys, dev,
-# dev/pts) and the download cache as its apt archive, so packages
-# installed in any copy of the root are downloaded only once.
+# root_mount ROOT: mount what a chroot into ROOT needs (proc, sys, its
+# own dev, see root_mount_dev) and the download cache as its apt archive,
+# so packages installed in any copy of the root are downloaded only once.
 root_mount() {
 	mkdir -p "$DEBIAN_ROOT_ARCHIVES/partial"
 	mount -t proc proc "$1/proc"
 	mount -t sysfs sysfs "$1/sys"
-	mount --bind /dev "$1/dev"
-	mount --bind /dev/pts "$1/dev/pts"
+	root_mount_dev "$1"
 	mount --bind "$DEBIAN_ROOT_ARCHIVES" "$1/var/cache/apt/archives"
 }
 
-# root_umount DIR: unmount everything mounted at or below DIR; lazily
-# if a mount is still busy, so that nothing stays mounted.
+# root_mount_dev ROOT: ROOT's /dev, a tmpfs holding only the device nodes
+# packages and tools use (the kernel's numbers and modes for them), its
+# own instance of devpts for pseudo-terminals, and the /proc/self/fd
+# links.  Never the host's /dev bound in: deleting a root whose mounts
+# were lost once deleted the host's device nodes through it.
+root_mount_dev() {
+	mount -t tmpfs -o mode=0755,nosuid,size=1m lkm-stack-dev "$1/dev"
+	mknod -m 0666 "$1/dev/null" c 1 3
+	mknod -m 0666 "$1/dev/zero" c 1 5
+	mknod -m 0666 "$1/dev/full" c 1 7
+	mknod -m 0666 "$1/dev/random" c 1 8
+	mknod -m 0666 "$1/dev/urandom" c 1 9
+	mknod -m 0666 "$1/dev/tty" c 5 0
+	mkdir -m 0755 "$1/dev/pts"
+	# gid 5: the tty group, fixed in Debian's base-passwd.
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 \
+		devpts "$1/dev/pts"
+	ln -s pts/ptmx "$1/dev/ptmx"
+	ln -s /proc/self/fd "$1/dev/fd"
+	ln -s /proc/self/fd/0 "$1/dev/stdin"
+	ln -s /proc/self/fd/1 "$1/dev/stdout"
+	ln -s /proc/self/fd/2 "$1/dev/stderr"
+}
+
+# root_umount DIR: unmount everything mounted at or below DIR (ROOT/dev
+# and its devpts among them); lazily if a mount is still busy, so that
+# nothing stays mounted.
 root_umount() {
 	for _mnt in $(mounts_under "$1"); do
 		umount "$_mnt" 2>/dev/null || umount -l "$_mnt"
@@ -146,10 +201,10 @@ unpack_root() {
 	tar --zstd -C "$2" --numeric-owner --xattrs -xf "$1"
 }
 
-# prune_cache PATTERN KEEP: delete the cached roots matching PATTERN
-# except KEEP (older weeks or package sets).
+# prune_cache PATTERN KEEP: delete DEBIAN_ROOT_SUITE's cached roots
+# matching PATTERN except KEEP (older weeks or package sets).
 prune_cache() {
-	for _old in "$DEBIAN_ROOT_CACHE"/$1; do
+	for _old in "$(debian_root_cache)"/$1; do
 		[ "$_old" = "$2" ] || rm -f "$_old"
 	done
 }
@@ -189,10 +244,10 @@ configure_root() {
 # debian_base_tarball: the cached minbase root (debootstrapped on first
 # use); prints its path.
 debian_base_tarball() {
-	mkdir -p "$DEBIAN_ROOT_ARCHIVES/partial"
-	_tarball=$DEBIAN_ROOT_CACHE/base-$(debian_root_key minbase).tar.zst
+	mkdir -p "$DEBIAN_ROOT_ARCHIVES/partial" "$(debian_root_cache)"
+	_tarball=$(debian_root_cache)/base-$(debian_root_key minbase).tar.zst
 	if [ ! -f "$_tarball" ]; then
-		_dir=$(mktemp -d "$DEBIAN_ROOT_CACHE/base.XXXXXX")
+		_dir=$(mktemp -d "$(debian_root_cache)/base.XXXXXX")
 		chmod 755 "$_dir"
 		echo "debootstrap $DEBIAN_ROOT_SUITE (minbase) ..." >&2
 		if ! debootstrap --variant=minbase \
@@ -216,9 +271,9 @@ debian_base_tarball() {
 # on top of the minbase root (after an apt-get update); prints its path.
 debian_root_tarball() {
 	_base=$(debian_base_tarball) || return 1
-	_tarball=$DEBIAN_ROOT_CACHE/root-$(debian_root_key "$*").tar.zst
+	_tarball=$(debian_root_cache)/root-$(debian_root_key "$*").tar.zst
 	if [ ! -f "$_tarball" ]; then
-		_dir=$(mktemp -d "$DEBIAN_ROOT_CACHE/root.XXXXXX")
+		_dir=$(mktemp -d "$(debian_root_cache)/root.XXXXXX")
 		chmod 755 "$_dir"
 		unpack_root "$_base" "$_dir"
 		configure_root "$_dir"
