@@ -67,6 +67,41 @@ previous_kernels() {
 	previous_kernel 6.12 amd64
 }
 
+# Kernels by role: a stage asks for the kernel of its role, and this is
+# the one place that says which series and flavour that is.
+#
+# demo_kernel: what make demo boots by default (DEMO_KVER overrides).
+demo_kernel() { newest_kernel 6.1 amd64; }
+# lifecycle_kernels: "OLD UPGRADE NEW": the lifecycle root's two kernels
+# (OLD, the previous 6.1 amd64 release, and NEW, the newest 6.12 amd64)
+# and the newer 6.1 that step 2 installs into it (UPGRADE).  make bench
+# shares the root, so it uses OLD and NEW too.
+lifecycle_kernels() {
+	echo "$(previous_kernel 6.1 amd64) $(newest_kernel 6.1 amd64)" \
+		"$(newest_kernel 6.12 amd64)"
+}
+# sig_enforce_kernel: the Debian kernel booted with module.sig_enforce=1.
+sig_enforce_kernel() { newest_kernel 6.12 amd64; }
+# sparse_kernels: the kernels sparse checks the sources against, one of
+# each series, one a line.
+sparse_kernels() {
+	newest_kernel 6.1 amd64
+	newest_kernel 6.12 amd64
+}
+# series_of KVER: the series of a kernel release: 6.1.0-57-amd64 is 6.1,
+# 6.12.117+deb12-rt-amd64 6.12.
+series_of() {
+	echo "$1" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'
+}
+# flavour_of KVER: its flavour: amd64, cloud-amd64 or rt-amd64.
+flavour_of() {
+	case $1 in
+	*-cloud-amd64) echo cloud-amd64 ;;
+	*-rt-amd64) echo rt-amd64 ;;
+	*) echo amd64 ;;
+	esac
+}
+
 # ensure_headers KVER: make sure /lib/modules/KVER/build exists, installing
 # linux-headers-KVER with apt-get when we may.
 ensure_headers() {
