@@ -8,7 +8,11 @@
 #   - sparse: a C=2 kbuild run against the 6.1 and 6.12 amd64 headers
 #   - W=1: compiler and modpost warnings of the W=1 builds for every
 #     kernel of the matrix (built once per run, tests/lib/builds.sh)
-#   - lintian: the .deb "make deb" builds, and its source package
+#   - lintian: the .deb "make deb" builds, and its source package: with
+#     this host's lintian, and with Debian 13's (--pedantic) on those
+#     built in a Debian 13 (trixie) root (cached, tests/lib/debian-root.sh)
+#   - dkms: "dkms add" and "dkms build" of the package's tree print no
+#     deprecation, with this host's dkms (3.0.10) and Debian 13's (3.2.2)
 #   - rpmlint: the .rpm "make rpm" builds, and the spec
 #   - shellcheck: every shell script in the repository
 # and ends with one line per tool giving its count of findings.
@@ -17,9 +21,12 @@ set -eu
 . "$(dirname "$0")/lib/kernels.sh"
 . "$(dirname "$0")/lib/scratch.sh"
 . "$(dirname "$0")/lib/builds.sh"
+. "$(dirname "$0")/lib/debian-root.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lint.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# remove_root unmounts what a killed chroot command left mounted first.
+trap 'remove_root "$work"' EXIT
+trap 'exit 1' HUP INT TERM
 : "${LKM_STACK_BUILDS:=$work/builds}"
 version=$(cat "$LKM_STACK_TOP/VERSION")
 tally=$work/tally
@@ -27,14 +34,34 @@ tally=$work/tally
 # A scratch tree for "make deb" and "make rpm".
 pkgtree=$work/packages
 
-TOOLS="checkpatch sparse W=1 lintian rpmlint shellcheck"
+TOOLS="checkpatch sparse W=1 lintian dkms rpmlint shellcheck"
 LINUX_SOURCE=/usr/src/linux-source-6.12.tar.xz
+
+# The Debian 13 root the trixie judges run in: its lintian, its dkms and
+# the headers of its kernel (which bring the image and gcc-14), and what
+# make deb and dpkg-source -b need there.
+DEBIAN_ROOT_SUITE=trixie
+TRIXIE_PACKAGES="lintian dkms linux-headers-amd64 build-essential debhelper
+dh-dkms"
+trixie=$work/trixie
+# Where the trixie root has the packages: a scratch tree and the source
+# package built from its tarball.
+trixie_tree=/tmp/lkm-stack
+trixie_source=/tmp/source
+# Debian 13's lintian, failing on any tag it can show.
+LINTIAN_PEDANTIC="--display-info --display-experimental --pedantic
+--fail-on error,warning,info,pedantic,experimental"
+# Debian Policy's releases as Debian 13's lintian knows them, for this
+# host's lintian (lintian --include-dir reads data/ there first).
+policy_data=$work/lintian-data
 
 # How each tool's findings look in its output, one finding a line.
 CHECKPATCH_FINDING=': (ERROR|WARNING|CHECK):'
 SPARSE_FINDING=': (warning|error):'
 W1_FINDING='warning:|WARNING:|error:|ERROR:'
 LINTIAN_FINDING='^[EW]: '
+LINTIAN_PEDANTIC_FINDING='^[EWIPX]: '
+DKMS_FINDING='Deprecated'
 RPMLINT_FINDING=': [EW]: '
 SHELLCHECK_FINDING=':[0-9]+:[0-9]+: (error|warning|note):'
 
@@ -207,20 +234,141 @@ build_source_package() {
 	(cd "$2" && dpkg-source -b "lkm-stack-$version")
 }
 
+# host_lintian ARG...: this host's lintian, told Debian Policy's releases
+# as Debian 13's lintian knows them (when lint_trixie found them): an
+# older lintian calls a Standards-Version newer than it knows
+# "newer-standards-version", and says to upgrade lintian.
+host_lintian() {
+	if [ -f "$policy_data/data/debian-policy/releases.json" ]; then
+		lintian --include-dir "$policy_data" "$@"
+	else
+		lintian "$@"
+	fi
+}
+
 lint_deb() {
-	section "lint: lintian on the .deb and the source package"
+	_policy=
+	if [ -f "$policy_data/data/debian-policy/releases.json" ]; then
+		_policy=", told Debian 13's list of Policy releases"
+	fi
+	section "lint: lintian $(lintian --print-version) (this host$_policy) on the .deb and the source package"
 	expect_success "make deb (in a scratch tree)" make -C "$pkgtree" deb
 	lint_with lintian "lintian lkm-stack-dkms_${version}_all.deb" \
-		"$LINTIAN_FINDING" lintian --fail-on error,warning \
+		"$LINTIAN_FINDING" host_lintian --fail-on error,warning \
 		"$pkgtree/dist/lkm-stack-dkms_${version}_all.deb"
 	expect_success "dpkg-source -b (from the make dist tarball)" \
 		build_source_package "$pkgtree/dist/lkm-stack-$version.tar.gz" \
 		"$work/source"
 	lint_with lintian "lintian lkm-stack_$version.dsc" \
-		"$LINTIAN_FINDING" lintian --fail-on error,warning \
+		"$LINTIAN_FINDING" host_lintian --fail-on error,warning \
 		"$work/source/lkm-stack_$version.dsc"
 	judge_comments lintian "$LKM_STACK_TOP/debian/source/lintian-overrides" \
 		"$LKM_STACK_TOP"/debian/*.lintian-overrides
+}
+
+# trixie_root: unpack the cached trixie root (built on first use) into
+# $trixie, saying how long that took; fails if it cannot be had.
+trixie_root() {
+	_started=$(date +%s)
+	echo "Debian 13 root: $TRIXIE_PACKAGES" | paste -sd ' '
+	# shellcheck disable=SC2086 # the list splits into package names
+	if ! _tarball=$(debian_root_tarball $TRIXIE_PACKAGES \
+		2>"$work/trixie-root.log"); then
+		judge lintian "Debian 13 root with $(echo "$TRIXIE_PACKAGES" |
+			paste -sd ' ')" 1 "$LINTIAN_PEDANTIC_FINDING" \
+			"$(tail -n 30 "$work/trixie-root.log")"
+		return 1
+	fi
+	_cached=$(date +%s)
+	unpack_root "$_tarball" "$trixie"
+	printf '(Debian 13 root: %ss to get %s, %ss to unpack)\n' \
+		"$((_cached - _started))" "$(basename "$_tarball")" \
+		"$(($(date +%s) - _cached))"
+}
+
+# trixie_source_package: the source package from the tarball make deb
+# left in the trixie root, built there.
+trixie_source_package() {
+	# shellcheck disable=SC2016 # expanded by that sh
+	in_root "$trixie" sh -c 'mkdir -p "$1" && cd "$1" &&
+		tar -xzf "$2" && dpkg-source -b "lkm-stack-$3"' sh \
+		"$trixie_source" "$trixie_tree/dist/lkm-stack-$version.tar.gz" \
+		"$version"
+}
+
+lint_trixie() {
+	section "lint: lintian --pedantic (Debian 13) on the .deb and the source package"
+	trixie_root || return 0
+	scratch_tree "$trixie$trixie_tree"
+	expect_success "Debian 13: make deb (in a scratch tree)" \
+		in_root "$trixie" make -C "$trixie_tree" deb
+	expect_success "Debian 13: dpkg-source -b (from the make dist tarball)" \
+		trixie_source_package
+	lintian_version=$(in_root "$trixie" lintian --print-version)
+	# shellcheck disable=SC2086 # the options split into words
+	lint_with lintian "lintian $lintian_version --pedantic lkm-stack-dkms_${version}_all.deb" \
+		"$LINTIAN_PEDANTIC_FINDING" in_root "$trixie" lintian \
+		$LINTIAN_PEDANTIC "$trixie_tree/dist/lkm-stack-dkms_${version}_all.deb"
+	# shellcheck disable=SC2086 # the options split into words
+	lint_with lintian "lintian $lintian_version --pedantic lkm-stack_$version.dsc" \
+		"$LINTIAN_PEDANTIC_FINDING" in_root "$trixie" lintian \
+		$LINTIAN_PEDANTIC "$trixie_source/lkm-stack_$version.dsc"
+	mkdir -p "$policy_data/data/debian-policy"
+	cp "$trixie/usr/share/lintian/data/debian-policy/releases.json" \
+		"$policy_data/data/debian-policy/"
+}
+
+# DKMS_ADD_BUILD VERSION KVER [DKMS-ARG...]: dkms add, then dkms build
+# for KVER, of lkm-stack VERSION, as sh -c runs it.
+# shellcheck disable=SC2016 # expanded by that sh
+DKMS_ADD_BUILD='version=$1 kver=$2
+shift 2
+dkms add -m lkm-stack -v "$version" "$@" &&
+	dkms build -m lkm-stack -v "$version" -k "$kver" "$@"'
+
+# host_dkms_add_build DIR KVER SOURCETREE: DKMS_ADD_BUILD with this
+# host's dkms and the sources in SOURCETREE, in a mount namespace of its
+# own where DIR is /var/lib/dkms: DKMS neither reads nor changes this
+# host's DKMS tree or its MOK key (it makes one on a first build).
+host_dkms_add_build() {
+	# shellcheck disable=SC2016 # expanded by that sh
+	unshare --mount --propagation private sh -c \
+		'mount --bind "$1" /var/lib/dkms && shift && sh -c "$@"' sh \
+		"$1" "$DKMS_ADD_BUILD" sh "$version" "$2" --sourcetree "$3"
+}
+
+lint_dkms() {
+	section "lint: dkms add + build of the package's tree, dkms 3.0.10 (this host) and 3.2.2 (Debian 13)"
+	# Upstream dkms >= 3.1.8 (sid's) calls every CLEAN but CLEAN=true
+	# deprecated; Debian 13's 3.2.2 keeps quiet about CLEAN.
+	judge dkms "dkms.conf: CLEAN, if set, is true" 0 . \
+		"$(grep -E '^[[:space:]]*CLEAN=' "$LKM_STACK_TOP/dkms.conf" |
+			grep -Evx '[[:space:]]*CLEAN=("true"|true)' || true)"
+
+	kver=$(newest_kernel 6.12 amd64)
+	if [ -z "$kver" ] || ! ensure_headers "$kver"; then
+		judge dkms "dkms $(dkms --version): add + build" 1 "$DKMS_FINDING" \
+			"no headers of a 6.12 amd64 kernel: run scripts/install-deps"
+	else
+		mkdir -p "$work/dkms-host/tree"
+		dpkg-deb -x "$pkgtree/dist/lkm-stack-dkms_${version}_all.deb" \
+			"$work/dkms-host/package"
+		lint_with dkms "$(dkms --version) (this host): add + build for $kver print no Deprecated line" \
+			"$DKMS_FINDING" host_dkms_add_build "$work/dkms-host/tree" \
+			"$kver" "$work/dkms-host/package/usr/src"
+	fi
+
+	[ -d "$trixie$trixie_tree" ] || return 0
+	kver=$(find "$trixie/usr/src" -maxdepth 1 -name 'linux-headers-*-amd64' |
+		sed 's,.*/linux-headers-,,' | sort -V | tail -n 1)
+	in_root "$trixie" dpkg-deb -x \
+		"$trixie_tree/dist/lkm-stack-dkms_${version}_all.deb" /
+	lint_with dkms "$(in_root "$trixie" dkms --version) (Debian 13): add + build for $kver print no Deprecated line" \
+		"$DKMS_FINDING" in_root "$trixie" sh -c "$DKMS_ADD_BUILD" \
+		sh "$version" "$kver"
+	expect_in_list "$(in_root "$trixie" dkms --version) (Debian 13): lkm-stack $version is built for $kver" \
+		"lkm-stack/$version, $kver, $(uname -m): built" \
+		"$(in_root "$trixie" dkms status -m lkm-stack 2>&1)"
 }
 
 lint_rpm() {
@@ -282,7 +430,10 @@ lint_checkpatch
 lint_sparse
 lint_w1_builds
 scratch_tree "$pkgtree"
+lint_trixie
 lint_deb
+lint_dkms
+remove_root "$trixie"
 lint_rpm
 lint_shellcheck
 print_tally
