@@ -227,7 +227,7 @@ check-quick:
 	tests/run $(QUICK_STAGES)
 
 lint:
-	tests/lint.sh
+	tests/lint/stage.sh
 
 demo:
 	tests/demo/demo

@@ -1,10 +1,10 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of "make bench" (run by tests/guest/init; see tests/bench/bench).
+# Guest side of "make bench" (run by tests/lib/guest/init; see tests/bench/bench).
 # /root holds the uncompressed modules and the bench-only callcost_lkm.ko;
 # modprobe finds the installed pair through modules.dep.
-# shellcheck source=tests/guest/lib.sh
+# shellcheck source=tests/lib/guest/lib.sh
 . /guest/lib.sh
 
 # How many get_skey() calls callcost_lkm times, and how often it runs.

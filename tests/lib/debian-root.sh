@@ -302,13 +302,13 @@ root_image() {
 }
 
 # root_add_guest_scripts ROOT FILE...: copy the guest side of a test to
-# ROOT's /lkm-test/, with tests/guest/lib.sh, whose step helper the
+# ROOT's /lkm-test/, with tests/lib/guest/lib.sh, whose step helper the
 # guest scripts report with.
 root_add_guest_scripts() {
 	_root=$1
 	shift
 	mkdir -p "$_root/lkm-test"
-	cp "$LKM_STACK_TOP/tests/guest/lib.sh" "$@" "$_root/lkm-test/"
+	cp "$LKM_STACK_TOP/tests/lib/guest/lib.sh" "$@" "$_root/lkm-test/"
 }
 
 # debian_root_boot IMAGE ROOT KVER LOG TESTS: boot IMAGE (made from ROOT)

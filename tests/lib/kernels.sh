@@ -61,7 +61,7 @@ previous_kernel() {
 }
 
 # previous_kernels: the previous release of each series' amd64 kernel, one
-# a line: tests/reliability.sh loads their modules into the newest.
+# a line: tests/reliability/stage.sh loads their modules into the newest.
 previous_kernels() {
 	previous_kernel 6.1 amd64
 	previous_kernel 6.12 amd64

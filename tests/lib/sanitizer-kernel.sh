@@ -3,7 +3,7 @@
 #
 # The sanitizer test kernel: Debian's linux-source-6.12 built small for
 # QEMU with KASAN, UBSAN, kmemleak, lockdep, debugobjects and list
-# debugging, module signing and MODVERSIONS (tests/sanitizer/kernel.config),
+# debugging, module signing and MODVERSIONS (tests/lib/sanitizer-kernel.config),
 # trusting a DKMS-style test signing certificate.  Built once and cached
 # under $LKM_STACK_CACHE/sanitizer-kernel/<source version>-<config hash>/:
 #
@@ -20,7 +20,7 @@
 # Needs tests/lib/kernels.sh and tests/lib/scratch.sh sourced first.
 
 SANITIZER_SOURCE=/usr/src/linux-source-6.12.tar.xz
-SANITIZER_FRAGMENT=$LKM_STACK_TOP/tests/sanitizer/kernel.config
+SANITIZER_FRAGMENT=$LKM_STACK_TOP/tests/lib/sanitizer-kernel.config
 
 # sanitizer_mok_dir: print the directory of the test signing key pair,
 # generating it the way DKMS generates its MOK key on first use.

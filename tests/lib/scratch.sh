@@ -4,7 +4,16 @@
 # Scratch copies of the source tree, so tests never write build products
 # into the working tree and can build for several kernels side by side.
 
-LKM_STACK_TOP=$(cd "$(dirname "$0")/.." && pwd)
+# The top of the source tree: tests/run exports it; a script run on its
+# own finds it above its own directory (the one holding tests/run).
+if [ -z "${LKM_STACK_TOP:-}" ]; then
+	LKM_STACK_TOP=$(cd "$(dirname "$0")" &&
+		while [ ! -f tests/run ] && [ "$PWD" != / ]; do cd ..; done &&
+		[ -f tests/run ] && pwd) || {
+		echo "error: no tests/run above $0: run it from a checkout of lkm-stack" >&2
+		exit 1
+	}
+fi
 export LKM_STACK_TOP
 
 # makefile_var NAME: the value of the top-level Makefile's variable NAME,

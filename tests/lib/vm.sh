@@ -7,10 +7,10 @@
 # there and read its results from the serial log.  Needs
 # tests/lib/kernels.sh and tests/lib/scratch.sh sourced first.
 #
-# A typical run (see tests/vm.sh):
+# A typical run (see tests/vm/stage.sh):
 #
 #   vm_build_modules "$work/mods" "$kver"          # -> src/*/*.ko there
-#   vm_initramfs_init "$root" tests/guest/stack.sh
+#   vm_initramfs_init "$root" tests/vm/guest.sh
 #   vm_initramfs_add_file "$root" "$work/mods/src/core/core_lkm.ko" \
 #           /root/core_lkm.ko
 #   vm_initramfs_add_modules "$root" "$kver" "$image_dir" \
@@ -21,12 +21,12 @@
 #   expect_step_empty "$kver: nothing left" "$work/log" other-step
 #   vm_expect_healthy "$kver" "$work/log" "$allowed" tainted-step dmesg-step
 #
-# Guest scripts source /guest/lib.sh (tests/guest/lib.sh) and report with
+# Guest scripts source /guest/lib.sh (tests/lib/guest/lib.sh) and report with
 # its step function.  Checks read the serial log only through the strict
 # readers at the end of this file (vm_step_output, vm_step_value and the
 # expect_step_* checks built on them): a check whose step never ran, or
 # ran into the guest's death, fails and says so; it never judges the
-# empty text a missing step leaves.  tests/selftest.sh proves it.
+# empty text a missing step leaves.  tests/selftest/stage.sh proves it.
 #
 # The VM is tuned with these variables:
 #
@@ -74,7 +74,7 @@ vm_build_modules_separately() {
 
 # vm_initramfs_init ROOT GUEST-SCRIPT: start an initramfs tree at ROOT
 # (emptied first) with busybox, dash, the kmod tools and their libraries,
-# the init of tests/guest/ and GUEST-SCRIPT as the script it runs.
+# the init of tests/lib/guest/ and GUEST-SCRIPT as the script it runs.
 vm_initramfs_init() {
 	rm -rf "$1"
 	mkdir -p "$1/bin" "$1/sbin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" \
@@ -85,8 +85,8 @@ vm_initramfs_init() {
 	for _tool in $VM_KMOD_TOOLS; do
 		ln -sf /bin/kmod "$1/sbin/$_tool"
 	done
-	vm_initramfs_add_file "$1" "$LKM_STACK_TOP/tests/guest/init" /init 755
-	vm_initramfs_add_file "$1" "$LKM_STACK_TOP/tests/guest/lib.sh" \
+	vm_initramfs_add_file "$1" "$LKM_STACK_TOP/tests/lib/guest/init" /init 755
+	vm_initramfs_add_file "$1" "$LKM_STACK_TOP/tests/lib/guest/lib.sh" \
 		/guest/lib.sh 644
 	vm_initramfs_add_file "$1" "$2" /guest/main 755
 }
@@ -249,7 +249,7 @@ _vm_block_text() {
 # vm_block LOG NAME: the unchecked text of step NAME, empty when the step
 # is missing.  Only for tools that show or measure guest output
 # (tests/demo/demo, tests/bench/bench); a check must never judge it:
-# tests/selftest.sh fails if a stage script calls it.
+# tests/selftest/stage.sh fails if a stage script calls it.
 vm_block() {
 	_vm_block_text "$@"
 }

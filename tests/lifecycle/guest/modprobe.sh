@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of tests/lifecycle.sh: the modules DKMS installed load and
+# Guest side of tests/lifecycle/stage.sh: the modules DKMS installed load and
 # unload through modprobe on the running kernel.  Prints a block per
-# step (tests/guest/lib.sh); the host judges them.
+# step (tests/lib/guest/lib.sh); the host judges them.
 #
 # No "set -e": a failing step is a result to report, not a reason to stop.
 set -u

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest script of tests/reliability.sh, packed as /guest/main by
+# Guest script of tests/reliability/stage.sh, packed as /guest/main by
 # tests/lib/vm.sh.  /guest/env sets what to run:
 #
 #   MODE=cycles        load/unload cycles, then bad input
@@ -22,7 +22,7 @@
 # are also installed for modprobe.
 # shellcheck source=/dev/null # packed by tests/lib/vm.sh
 . /guest/lib.sh
-# shellcheck source=/dev/null # written by tests/reliability.sh
+# shellcheck source=/dev/null # written by tests/reliability/stage.sh
 . /guest/env
 
 # memory_in_use: unreclaimable slab and vmalloc (where module code and

@@ -8,10 +8,10 @@
 # held by a python3 fcntl lock as apt and dpkg take it, so nothing here
 # touches the machine's own package state.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/apt.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/apt.sh"
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-tools.XXXXXX")
 holder=
 cleanup() {

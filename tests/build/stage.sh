@@ -5,10 +5,10 @@
 # kbuild pass and the step-by-step way, and check what modpost and modinfo
 # say about them.  The lint stage judges the same builds' warnings.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
-. "$(dirname "$0")/lib/builds.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/builds.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -8,13 +8,13 @@
 # pass.
 #
 # Throwaway guest scripts, run here with sh through the real step
-# function of tests/guest/lib.sh, only print fake outputs (they run no
+# function of tests/lib/guest/lib.sh, only print fake outputs (they run no
 # modprobe, touch nothing).  A stand-in qemu-system-x86_64 first on PATH
-# "boots" them as tests/guest/init would and prints it all as a serial
+# "boots" them as tests/lib/guest/init would and prints it all as a serial
 # console does, so the logs come through the real vm_boot.  The checks
-# judging them are the stages' own: tests/vm.sh's judge_kernel,
-# tests/reliability.sh's judge_cycles, judge_race and judge_sig_enforce,
-# tests/lifecycle.sh's check_boot and expect_modprobe_works, sourced
+# judging them are the stages' own: tests/vm/stage.sh's judge_kernel,
+# tests/reliability/stage.sh's judge_cycles, judge_race and judge_sig_enforce,
+# tests/lifecycle/stage.sh's check_boot and expect_modprobe_works, sourced
 # with LKM_STACK_JUDGE_ONLY=1 (so nothing of the stage runs) in a
 # subshell with its own results file.  This stage's own checks, named
 # "selftest: ...", are about what those judgements recorded.
@@ -22,9 +22,9 @@
 # shellcheck disable=SC2031 # the stages the judges source in subshells
 # set their own work and LKM_STACK_TOP; this file's are set once, first.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/scratch.sh"
-. "$(dirname "$0")/lib/vm.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/vm.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-selftest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -85,7 +85,7 @@ dmesg_dump() {
 }
 EOF
 
-# The guest side of tests/vm.sh (tests/guest/stack.sh), faked: every step
+# The guest side of tests/vm/stage.sh (tests/vm/guest.sh), faked: every step
 # with the output a correct run prints.
 cat >"$work/vm-guest.sh" <<'EOF'
 . "$SELFTEST_FAKE"
@@ -125,7 +125,7 @@ fake s10-tainted 'echo "${SELFTEST_TAINT:-12288}"'
 fake s10-dmesg dmesg_dump
 EOF
 
-# The guest side of tests/reliability.sh (tests/stress/guest.sh), faked:
+# The guest side of tests/reliability/stage.sh (tests/reliability/guest.sh), faked:
 # the cycles boot with a kmemleak scan, the race boot and the sig_enforce
 # boot, as MODE says.
 cat >"$work/reliability-guest.sh" <<'EOF'
@@ -172,7 +172,7 @@ fake reports reports
 fake tainted 'echo "${SELFTEST_TAINT:-12288}"'
 EOF
 
-# The guest side of a lifecycle boot (tests/guest-lifecycle/modprobe.sh
+# The guest side of a lifecycle boot (tests/lifecycle/guest/modprobe.sh
 # and the init's health steps), faked.
 cat >"$work/lifecycle-guest.sh" <<'EOF'
 . "$SELFTEST_FAKE"
@@ -200,7 +200,7 @@ boot_fake() {
 		done
 		PATH=$work/bin:$PATH SELFTEST_GUEST=$_guest
 		SELFTEST_FAKE=$work/fake.sh
-		SELFTEST_LIB=$LKM_STACK_TOP/tests/guest/lib.sh
+		SELFTEST_LIB=$LKM_STACK_TOP/tests/lib/guest/lib.sh
 		SELFTEST_KVER=$K SELFTEST_VERSION=$(cat "$LKM_STACK_TOP/VERSION")
 		export PATH SELFTEST_GUEST SELFTEST_FAKE SELFTEST_LIB SELFTEST_KVER \
 			SELFTEST_VERSION
@@ -216,14 +216,14 @@ judged() {
 		"$(tail -n 1 "$work/$1.out")"
 }
 
-# judge_vm CASE LOG: tests/vm.sh's judge_kernel on LOG, as for a Debian
+# judge_vm CASE LOG: tests/vm/stage.sh's judge_kernel on LOG, as for a Debian
 # kernel.
 judge_vm() {
 	: >"$work/$1.results"
 	(
 		LKM_STACK_RESULTS=$work/$1.results LKM_STACK_JUDGE_ONLY=1
 		export LKM_STACK_RESULTS LKM_STACK_JUDGE_ONLY
-		. "$(dirname "$0")/vm.sh"
+		. "$(dirname "$0")/../vm/stage.sh"
 		kver=$K log=$2 suffix=.ko cycles=3 timeout=2
 		allowed_taint=$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
 		allowed_taint_flags="O and E"
@@ -233,14 +233,14 @@ judge_vm() {
 	judged "$1"
 }
 
-# judge_reliability CASE LOG MODE: tests/reliability.sh's judging of a
+# judge_reliability CASE LOG MODE: tests/reliability/stage.sh's judging of a
 # boot of MODE (cycles: with the kmemleak scan, and no foreign modules).
 judge_reliability() {
 	: >"$work/$1.results"
 	(
 		LKM_STACK_RESULTS=$work/$1.results LKM_STACK_JUDGE_ONLY=1
 		export LKM_STACK_RESULTS LKM_STACK_JUDGE_ONLY
-		. "$(dirname "$0")/reliability.sh"
+		. "$(dirname "$0")/../reliability/stage.sh"
 		taint=$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
 		case $3 in
 		cycles)
@@ -259,14 +259,14 @@ judge_reliability() {
 	judged "$1"
 }
 
-# judge_lifecycle CASE LOG: tests/lifecycle.sh's judging of a boot in
+# judge_lifecycle CASE LOG: tests/lifecycle/stage.sh's judging of a boot in
 # its step 6.
 judge_lifecycle() {
 	: >"$work/$1.results"
 	(
 		LKM_STACK_RESULTS=$work/$1.results LKM_STACK_JUDGE_ONLY=1
 		export LKM_STACK_RESULTS LKM_STACK_JUDGE_ONLY
-		. "$(dirname "$0")/lifecycle.sh"
+		. "$(dirname "$0")/../lifecycle/stage.sh"
 		guest_log=$2
 		check_boot "6: $K"
 		expect_modprobe_works "6: $K" "$K"
@@ -425,7 +425,7 @@ check_no_raw_reads
 check_trouble_pattern
 check_readers
 
-section "selftest: tests/vm.sh's checks on throwaway logs"
+section "selftest: tests/vm/stage.sh's checks on throwaway logs"
 G=$work/vm-guest.sh
 boot_fake "$work/vm-ok.log" "$G"
 expect_no_match "selftest: vm_boot leaves no CR in the serial log" \
@@ -483,7 +483,7 @@ expect_failed vm-taint "vm, a bad taint" \
 expect_failure_says vm-taint "vm, a bad taint" \
 	"$K: 10 taint flags only O and E (tainted=12800)" 'tainted=12800: W\(9\)'
 
-section "selftest: tests/reliability.sh's checks on throwaway logs"
+section "selftest: tests/reliability/stage.sh's checks on throwaway logs"
 G=$work/reliability-guest.sh
 for mode in cycles race sig-enforce; do
 	boot_fake "$work/rel-$mode.log" "$G" MODE=$mode
@@ -534,7 +534,7 @@ expect_failed rel-taint "reliability, a bad taint" \
 expect_failure_says rel-taint "reliability, a bad taint" \
 	"$K cycles: taint flags only from our modules" 'tainted=12800: W\(9\)'
 
-section "selftest: tests/lifecycle.sh's checks of a boot on throwaway logs"
+section "selftest: tests/lifecycle/stage.sh's checks of a boot on throwaway logs"
 G=$work/lifecycle-guest.sh
 boot_fake "$work/lc-ok.log" "$G"
 judge_lifecycle lc-ok "$work/lc-ok.log"

@@ -20,21 +20,21 @@
 #
 # Every boot's serial log is read through the strict readers of
 # tests/lib/vm.sh, and judged healthy (no kernel trouble, taint only O
-# and E) from the steps the guest's init ends with.  tests/selftest.sh
+# and E) from the steps the guest's init ends with.  tests/selftest/stage.sh
 # sources this file with LKM_STACK_JUDGE_ONLY=1 (nothing runs then) and
 # judges throwaway logs with check_boot and expect_modprobe_works.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
-. "$(dirname "$0")/lib/vm.sh"
-. "$(dirname "$0")/lib/debian-root.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/vm.sh"
+. "$(dirname "$0")/../lib/debian-root.sh"
 
 version=$(cat "$LKM_STACK_TOP/VERSION")
 new_version=$version.1
 deb=lkm-stack-dkms_${version}_all.deb
 new_deb=lkm-stack-dkms_${new_version}_all.deb
-guest=$LKM_STACK_TOP/tests/guest-lifecycle
+guest=$LKM_STACK_TOP/tests/lifecycle/guest
 # The guests' serial consoles are kept here for a look after the run.
 logs=$LKM_STACK_TOP/dist/lifecycle-logs
 
@@ -281,7 +281,7 @@ step5_kernel_without_headers() {
 break_headers() {
 	autoconf=$1/usr/src/linux-headers-$2/include/generated/autoconf.h
 	[ -f "$autoconf" ] || return 1
-	echo '#error "headers broken on purpose by tests/lifecycle.sh"' >>"$autoconf"
+	echo '#error "headers broken on purpose by tests/lifecycle/stage.sh"' >>"$autoconf"
 }
 
 step5b_kernel_with_broken_headers() {

@@ -3,7 +3,7 @@
 #
 # Every file that carries the package version agrees with VERSION.
 set -eu
-. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
 cd "$LKM_STACK_TOP"
 . tests/lib/report.sh
 

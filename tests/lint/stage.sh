@@ -17,11 +17,11 @@
 #   - shellcheck: every shell script in the repository
 # and ends with one line per tool giving its count of findings.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
-. "$(dirname "$0")/lib/builds.sh"
-. "$(dirname "$0")/lib/debian-root.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/builds.sh"
+. "$(dirname "$0")/../lib/debian-root.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lint.XXXXXX")
 # remove_root unmounts what a killed chroot command left mounted first.

@@ -5,9 +5,9 @@
 # each step of its transcript for the outcome the walkthrough promises,
 # from the guest's own output rather than the demo's verdicts.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-demo-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -3,7 +3,7 @@
 #
 # Reliability and security of the pair, each kernel booted in QEMU:
 #  - load/unload cycles through finit_module()/delete_module()
-#    (tests/stress/modcycle.c), with slab and vmalloc memory back where
+#    (tests/reliability/modcycle.c), with slab and vmalloc memory back where
 #    they were after them;
 #  - a race of loaders, unloaders and sysfs readers on two CPUs, every
 #    refusal carrying a documented errno and a consistent end state;
@@ -24,15 +24,15 @@
 #
 # Every check reads the guest through the strict readers of
 # tests/lib/vm.sh: a step that never ran, or ran into the guest's death,
-# fails each check of it.  tests/selftest.sh sources this file with
+# fails each check of it.  tests/selftest/stage.sh sources this file with
 # LKM_STACK_JUDGE_ONLY=1 (nothing runs then) and judges throwaway logs
 # with the check_* functions below.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
-. "$(dirname "$0")/lib/vm.sh"
-. "$(dirname "$0")/lib/sanitizer-kernel.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/vm.sh"
+. "$(dirname "$0")/../lib/sanitizer-kernel.sh"
 
 # Every unload waits for an RCU grace period.  Under emulation an idle
 # grace period costs ~25 ms, ten times the work of a whole cycle, so the
@@ -83,7 +83,7 @@ foreign_kernels() {
 
 build_modcycle() {
 	if out=$(gcc -static -O2 -Wall -Wextra -Werror -o "$work/modcycle" \
-		"$LKM_STACK_TOP/tests/stress/modcycle.c" 2>&1); then
+		"$LKM_STACK_TOP/tests/reliability/modcycle.c" 2>&1); then
 		pass "modcycle builds (static)"
 	else
 		fail "modcycle builds (static)" "a static binary" "$out"
@@ -110,13 +110,13 @@ sign_modules() {
 }
 
 # pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN ENV...: an initramfs for
-# tests/stress/guest.sh with MODS's modules in /root and installed for
+# tests/reliability/guest.sh with MODS's modules in /root and installed for
 # modprobe, the core_lkm of each "LABEL KVER MODS" line of file FOREIGN
 # in /root/foreign/LABEL, and the ENV assignments in /guest/env.
 pack_guest() {
 	_root=$1 _kver=$2 _image=$3 _mods=$4 _foreign=$5
 	shift 5
-	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/stress/guest.sh"
+	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/reliability/guest.sh"
 	vm_initramfs_add_file "$_root" "$work/modcycle" /bin/modcycle 755
 	vm_initramfs_add_file "$_root" "$_mods/src/core/core_lkm.ko" \
 		/root/core_lkm.ko

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * modcycle: load and unload the lkm-stack pair with finit_module() and
- * delete_module() directly, for the stress tests of tests/reliability.sh
+ * delete_module() directly, for the stress tests of tests/reliability/stage.sh
  * in a QEMU guest, where spawning modprobe for each step would cost far
  * more than the system calls themselves.
  *

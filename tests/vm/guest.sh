@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of tests/vm.sh: runs every scenario in one boot and prints a
-# block per step (see lib.sh); tests/vm.sh judges them.  The modules are
+# Guest side of tests/vm/stage.sh: runs every scenario in one boot and prints a
+# block per step (see lib.sh); tests/vm/stage.sh judges them.  The modules are
 # installed for modprobe under /lib/modules/$(uname -r)/updates/dkms/, and
 # as plain files for insmod in /root/onepass/ (one kbuild pass) and
 # /root/steps/ (make -C src/core, then make -C src/client).
@@ -12,7 +12,7 @@ set -u
 # shellcheck disable=SC1091 # packed as /guest/lib.sh by tests/lib/vm.sh
 . /guest/lib.sh
 
-# How many load/unload cycles check 11 runs: tests/vm.sh packs its number.
+# How many load/unload cycles check 11 runs: tests/vm/stage.sh packs its number.
 CYCLES=$(cat /guest/cycles)
 
 # modprobe_cycles N: load and unload the stack N times; print how many

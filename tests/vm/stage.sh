@@ -4,7 +4,7 @@
 # Runtime checks in real Debian kernels: for each kernel, build both
 # modules from the working tree, boot the kernel's image package in QEMU
 # once, and run every scenario of the original walkthrough there
-# (tests/guest/stack.sh), then judge the guest's results here.  Then the
+# (tests/vm/guest.sh), then judge the guest's results here.  Then the
 # same on the sanitizer kernel (tests/lib/sanitizer-kernel.sh), booted
 # with module.sig_enforce=1 and our modules signed with the key it trusts.
 #
@@ -16,16 +16,16 @@
 #                                for it)
 #
 # Every check reads the guest through the strict readers of
-# tests/lib/vm.sh.  tests/selftest.sh sources this file with
+# tests/lib/vm.sh.  tests/selftest/stage.sh sources this file with
 # LKM_STACK_JUDGE_ONLY=1 (nothing runs then) and judges throwaway logs
 # with judge_kernel, the very checks below.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
-. "$(dirname "$0")/lib/builds.sh"
-. "$(dirname "$0")/lib/vm.sh"
-. "$(dirname "$0")/lib/sanitizer-kernel.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/builds.sh"
+. "$(dirname "$0")/../lib/vm.sh"
+. "$(dirname "$0")/../lib/sanitizer-kernel.sh"
 
 version=$(cat "$LKM_STACK_TOP/VERSION")
 
@@ -36,7 +36,7 @@ version=$(cat "$LKM_STACK_TOP/VERSION")
 CYCLES=200
 SLAB_TOLERANCE_KB=128
 # Each modprobe costs seconds on the sanitizer kernel under emulation;
-# tests/reliability.sh cycles it a thousand times without modprobe.
+# tests/reliability/stage.sh cycles it a thousand times without modprobe.
 SANITIZER_CYCLES=20
 
 
@@ -253,11 +253,11 @@ build_modules() {
 }
 
 # pack_initramfs KVER IMAGE-DIR BUILDS: the guest tree of
-# tests/guest/stack.sh with the modules of BUILDS, packed to
+# tests/vm/guest.sh with the modules of BUILDS, packed to
 # $work/KVER/initrd.
 pack_initramfs() {
 	_root=$work/$1/root
-	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/guest/stack.sh"
+	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/vm/guest.sh"
 	for _build in onepass steps; do
 		for _m in core client; do
 			vm_initramfs_add_file "$_root" \

@@ -5,8 +5,8 @@
 # what they should and declare the right dependencies and scripts.
 # (lintian and rpmlint judge them in the lint stage.)
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-packages.XXXXXX")
 trap 'rm -rf "$work"' EXIT

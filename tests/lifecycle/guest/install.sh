@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side of tests/lifecycle.sh: install the package on a running
+# Guest side of tests/lifecycle/stage.sh: install the package on a running
 # system, as a user would, from the .deb the host put in /lkm-test/.  The
 # guest has no network: everything the package needs is installed
 # already, and recommended packages are not asked for.  Prints a block
-# per step (tests/guest/lib.sh); the host judges them.
+# per step (tests/lib/guest/lib.sh); the host judges them.
 #
 # No "set -e": a failing step is a result to report, not a reason to stop.
 set -u

@@ -7,9 +7,9 @@
 # must say so in one line; the rest must do their job.  And nothing
 # outside tests/ may source the harness.
 set -eu
-. "$(dirname "$0")/lib/report.sh"
-. "$(dirname "$0")/lib/kernels.sh"
-. "$(dirname "$0")/lib/scratch.sh"
+. "$(dirname "$0")/../lib/report.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/scratch.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-release.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -115,7 +115,7 @@ check_needs_harness() {
 	in_release "$1"
 	expect_eq "release: make $1 says in one line that tests/ is not shipped" \
 		"status 2: make $1: this source release has no tests/; run it in a git checkout of lkm-stack" \
-		"status $status: $(printf '%s\n' "$out" | grep -v '^make: \*\*\*')"
+		"status $status: $(printf '%s\n' "$out" | grep -Ev '^make(\[[0-9]+\])?: \*\*\*')"
 }
 
 # check_target NAME: run the release's target NAME the way that fits it.
@@ -137,7 +137,7 @@ check_target() {
 	deb) check_deb ;;
 	rpm) check_rpm ;;
 	*) fail "release: make $1" "a test for every target make help lists" \
-		"none for $1: add one to tests/release.sh" ;;
+		"none for $1: add one to tests/release/stage.sh" ;;
 	esac
 }
 
