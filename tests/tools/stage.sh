@@ -10,6 +10,8 @@
 set -eu
 . "$(dirname "$0")/../lib/report.sh"
 . "$(dirname "$0")/../lib/apt.sh"
+. "$(dirname "$0")/../lib/kernels.sh"
+. "$(dirname "$0")/../lib/releases.sh"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-tools.XXXXXX")
@@ -111,8 +113,32 @@ check_matrix_per_release() {
 		"$(printf '%s\n' "$releases" | sed -n 's/^bookworm //p' | sort)"
 }
 
+# dkms_autoinstall_setting RELEASE: what RELEASE's dkms package sets
+# autoinstall_all_kernels to in /etc/dkms/framework.conf.d/, or "unset".
+dkms_autoinstall_setting() {
+	_archives=$LKM_STACK_CACHE/apt/$1/cache/archives
+	(cd "$_archives" && release_apt "$1" apt-get download -q dkms) \
+		>/dev/null 2>&1 || { echo "cannot download $1's dkms"; return; }
+	_deb=$(find "$_archives" -name 'dkms_*_all.deb' | sort -V | tail -n 1)
+	_conf=$(dpkg-deb --fsys-tarfile "$_deb" |
+		tar -xOf - --wildcards './etc/dkms/framework.conf.d/*' 2>/dev/null |
+		sed -n 's/^autoinstall_all_kernels=//p' | tr -d '"')
+	echo "${_conf:-unset} (dkms $(dpkg-deb -f "$_deb" Version))"
+}
+
+# README's table of what each release's stock DKMS hook builds for.
+check_readme_dkms_table() {
+	expect_match "tools: bookworm's dkms leaves autoinstall_all_kernels unset (README: running and newest kernel only)" \
+		'^unset \(dkms 3\.0\.' "$(dkms_autoinstall_setting bookworm)"
+	for release in trixie sid; do
+		expect_match "tools: $release's dkms sets autoinstall_all_kernels=yes (README)" \
+			'^yes \(dkms 3\.2\.' "$(dkms_autoinstall_setting "$release")"
+	done
+}
+
 section "tools: the kernel matrix of each Debian release"
 check_matrix_per_release
+check_readme_dkms_table
 
 section "tools: waiting for dpkg's lock"
 check_waits_for_lock
