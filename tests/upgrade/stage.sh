@@ -40,11 +40,60 @@ BOOT_TIMEOUT=300
 # What apt-get full-upgrade is given: no questions, no recommended
 # packages (as every root of the suite), and the configuration files the
 # tests changed kept as they are (dpkg asks otherwise).
-FULL_UPGRADE="apt-get -y -q -o Dpkg::Use-Pty=0
+FULL_UPGRADE="-y -q -o Dpkg::Use-Pty=0
 	-o APT::Install-Recommends=false
 	-o Dpkg::Options::=--force-confdef
 	-o Dpkg::Options::=--force-confold
 	full-upgrade"
+
+# How long an apt-get in the root waits for the shared download cache
+# (seconds): see root_apt_waiting.
+CACHE_LOCK_WAIT=900
+
+# root_apt_waiting ROOT LOG APT-GET-ARG...: apt-get in ROOT, its output in
+# LOG.  Every root has the one download cache, DEBIAN_ROOT_ARCHIVES, as
+# its /var/cache/apt/archives, and apt-get does not wait for that
+# directory's lock as it does for dpkg's: while an apt-get in another
+# root holds it (another stage's, run at the same time), this one is
+# retried every 10 s for up to CACHE_LOCK_WAIT seconds, and the time it
+# waited is printed.
+root_apt_waiting() {
+	_root=$1 _log=$2
+	shift 2
+	_waited=0
+	while :; do
+		_status=0
+		in_root "$_root" apt-get "$@" >"$_log" 2>&1 || _status=$?
+		if [ "$_status" -eq 0 ] || [ "$_waited" -ge "$CACHE_LOCK_WAIT" ] ||
+			! grep -q 'Could not get lock /var/cache/apt/archives/lock' "$_log"
+		then
+			break
+		fi
+		[ "$_waited" -gt 0 ] ||
+			echo "waiting for the download cache: $(grep -m 1 -o 'It is held by .*' "$_log")"
+		sleep 10
+		_waited=$((_waited + 10))
+	done
+	[ "$_waited" -eq 0 ] ||
+		echo "(waited ${_waited}s for the download cache's lock)"
+	return "$_status"
+}
+
+# apt_step NAME ROOT APT-GET-ARG...: apt-get in ROOT with root_apt's
+# options (no questions, no recommended packages) as a named check,
+# waiting for the download cache (root_apt_waiting); its output stays in
+# apt_out.  (The lifecycle stage's, which does not wait.)
+apt_step() {
+	_step=$1 _step_root=$2
+	shift 2
+	if root_apt_waiting "$_step_root" "$work/apt.log" -y -q \
+		-o Dpkg::Use-Pty=0 --no-install-recommends "$@"; then
+		pass "$_step"
+	else
+		fail "$_step" "apt-get $* succeeds" "$(cat "$work/apt.log")"
+	fi
+	apt_out=$(cat "$work/apt.log")
+}
 
 # timed TITLE FUNCTION: a heading, FUNCTION, and how long it took, which
 # the stage's last lines repeat.
@@ -144,7 +193,7 @@ step3_full_upgrade() {
 	mkdir -p "$logs"
 	upgrade_log=$logs/full-upgrade.log
 	# shellcheck disable=SC2086 # FULL_UPGRADE is a list of arguments
-	if in_root "$root" $FULL_UPGRADE >"$upgrade_log" 2>&1; then
+	if root_apt_waiting "$root" "$upgrade_log" $FULL_UPGRADE; then
 		pass "3: apt-get full-upgrade exits 0"
 	else
 		fail "3: apt-get full-upgrade exits 0" "exit status 0" \
@@ -193,6 +242,11 @@ $(tail -n 40 "$upgrade_log")"
 }
 
 step4_boot() {
+	if [ -z "$new_kver" ]; then
+		fail "4: a Debian 13 kernel to boot" "the one linux-image-amd64 depends on" \
+			"none (see step 3)"
+		return
+	fi
 	root_add_guest_scripts "$root" "$guest/init" \
 		"$LKM_STACK_TOP/tests/upgrade/guest.sh"
 	started_image=$(date +%s)
