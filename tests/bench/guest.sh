@@ -1,10 +1,13 @@
-# shellcheck shell=sh
+#!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest side of "make bench" (run by tests/lib/guest/init; see tests/bench/bench).
 # /root holds the uncompressed modules and the bench-only callcost_lkm.ko;
 # modprobe finds the installed pair through modules.dep.
-# shellcheck source=tests/lib/guest/lib.sh
+#
+# No "set -e": a failing step is a result to report, not a reason to stop.
+set -u
+# shellcheck source=tests/lib/guest/lib.sh # packed as /guest/lib.sh by tests/lib/vm.sh
 . /guest/lib.sh
 
 # How many get_skey() calls callcost_lkm times, and how often it runs.

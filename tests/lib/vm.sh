@@ -134,6 +134,30 @@ vm_initramfs_add_file() {
 	chmod "${4:-644}" "$1$3"
 }
 
+# vm_initramfs_set_param ROOT NAME VALUE: hand the guest the parameter
+# NAME (letters, digits, _) with VALUE (one line), which guest_param NAME
+# of tests/lib/guest/lib.sh prints there.  They are kept in ROOT's
+# /guest/params, one NAME=VALUE a line; setting NAME again replaces it.
+vm_initramfs_set_param() {
+	case $2 in
+	'' | *[!A-Za-z0-9_]*)
+		echo "vm_initramfs_set_param: not a parameter name: '$2'" >&2
+		return 1 ;;
+	esac
+	case $3 in
+	*'
+'*)
+		echo "vm_initramfs_set_param: $2: a value is one line" >&2
+		return 1 ;;
+	esac
+	_params=$1/guest/params
+	mkdir -p "$1/guest"
+	touch "$_params"
+	grep -v "^$2=" "$_params" >"$_params.new" || true
+	printf '%s=%s\n' "$2" "$3" >>"$_params.new"
+	mv "$_params.new" "$_params"
+}
+
 # vm_module_suffix IMAGE-DIR KVER: the suffix DKMS gives modules it
 # installs for KVER (".ko.xz" when the kernel compresses its own modules
 # with xz, as Debian's 6.12 kernels do; else ".ko"), judged from the

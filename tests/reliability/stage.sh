@@ -109,10 +109,11 @@ sign_modules() {
 		"$2/src/client/client_lkm.ko"
 }
 
-# pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN ENV...: an initramfs for
-# tests/reliability/guest.sh with MODS's modules in /root and installed for
-# modprobe, the core_lkm of each "LABEL KVER MODS" line of file FOREIGN
-# in /root/foreign/LABEL, and the ENV assignments in /guest/env.
+# pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN NAME=VALUE...: an
+# initramfs for tests/reliability/guest.sh with MODS's modules in /root
+# and installed for modprobe, the core_lkm of each "LABEL KVER MODS" line
+# of file FOREIGN in /root/foreign/LABEL, and the guest parameters NAME
+# (vm_initramfs_set_param), kernel_trouble among them.
 pack_guest() {
 	_root=$1 _kver=$2 _image=$3 _mods=$4 _foreign=$5
 	shift 5
@@ -126,8 +127,10 @@ pack_guest() {
 		vm_initramfs_add_file "$_root" "$_other/src/core/core_lkm.ko" \
 			"/root/foreign/$_label/core_lkm.ko"
 	done <"$_foreign"
-	printf '%s\n' "$@" "KERNEL_REPORTS='$VM_KERNEL_TROUBLE'" >"$work/env"
-	vm_initramfs_add_file "$_root" "$work/env" /guest/env
+	for _param in "$@"; do
+		vm_initramfs_set_param "$_root" "${_param%%=*}" "${_param#*=}"
+	done
+	vm_initramfs_set_param "$_root" kernel_trouble "$VM_KERNEL_TROUBLE"
 	vm_initramfs_add_modules "$_root" "$_kver" "$_image" \
 		"$_mods/src/core/core_lkm.ko" "$_mods/src/client/client_lkm.ko"
 	vm_initramfs_pack "$_root" "$_root.cpio"
@@ -353,14 +356,14 @@ stress_kernel() {
 		slab_tolerance=$SANITIZER_SLAB_TOLERANCE_KB
 	fi
 	pack_guest "$root" "$kver" "$image" "$mods" "$foreign" \
-		MODE=cycles CYCLES="$cycles" WARMUP=$WARMUP KMEMLEAK=$kmemleak
+		mode=cycles cycles="$cycles" warmup=$WARMUP kmemleak=$kmemleak
 	log=$work/$kver-cycles.log
 	VM_SMP=1 VM_MEM=$mem VM_APPEND=$append VM_TIMEOUT=3600 \
 		boot_guest "$name cycles" "$kernel" "$root.cpio" "$log"
 	judge_cycles "$name" "$log" "$cycles" "$slab_tolerance" "$kmemleak" \
 		"$foreign" "$taint" "$mods/src/core/core_lkm.ko"
 	pack_guest "$root" "$kver" "$image" "$mods" /dev/null \
-		MODE=race RACE_SECONDS=$RACE_SECONDS KMEMLEAK=$kmemleak
+		mode=race race_seconds=$RACE_SECONDS kmemleak=$kmemleak
 	log=$work/$kver-race.log
 	VM_SMP=2 VM_MEM=$mem VM_APPEND=$append \
 		VM_TIMEOUT=$((RACE_SECONDS + 600)) \
@@ -409,7 +412,7 @@ sig_enforce_debian() {
 	cp -a "$mods" "$signed"
 	sign_modules "/lib/modules/$kver/build/scripts/sign-file" "$signed"
 	pack_guest "$work/root-sig-$kver" "$kver" "$image" "$signed" \
-		"$signed" MODE=sig-enforce
+		/dev/null mode=sig-enforce
 	log=$work/sig-$kver.log
 	VM_SMP=1 VM_MEM=512M VM_APPEND=module.sig_enforce=1 \
 		boot_guest "$kver sig_enforce=1" \

@@ -12,8 +12,9 @@ set -u
 # shellcheck disable=SC1091 # packed as /guest/lib.sh by tests/lib/vm.sh
 . /guest/lib.sh
 
-# How many load/unload cycles check 11 runs: tests/vm/stage.sh packs its number.
-CYCLES=$(cat /guest/cycles)
+# How many load/unload cycles check 11 runs: tests/vm/stage.sh hands the
+# guest its number.
+CYCLES=$(guest_param cycles)
 
 # modprobe_cycles N: load and unload the stack N times; print how many
 # cycles succeeded, how long they took, and the first errors if any
@@ -97,4 +98,4 @@ step s11-slab-after slab_kb
 
 # 10: kernel health after everything else.
 step s10-tainted 'cat /proc/sys/kernel/tainted'
-step s10-dmesg dmesg
+step s10-dmesg kmsg_all

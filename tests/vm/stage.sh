@@ -30,9 +30,10 @@ set -eu
 version=$(cat "$LKM_STACK_TOP/VERSION")
 
 # Loading and unloading the stack this many times (the guest reads the
-# number from /guest/cycles) may leave at most this much more slab memory in
-# use: a leak of 640 bytes a cycle would show, while the few kB that
-# per-CPU and RCU-freed objects add or take between two samples do not.
+# number with guest_param cycles) may leave at most this much more slab
+# memory in use: a leak of 640 bytes a cycle would show, while the few kB
+# that per-CPU and RCU-freed objects add or take between two samples do
+# not.
 CYCLES=200
 SLAB_TOLERANCE_KB=128
 # Each modprobe costs seconds on the sanitizer kernel under emulation;
@@ -269,7 +270,7 @@ pack_initramfs() {
 		"$3/onepass/src/core/core_lkm.ko" \
 		"$3/onepass/src/client/client_lkm.ko"
 	# The guest runs as many cycles as check 11 expects.
-	echo "$cycles" >"$_root/guest/cycles"
+	vm_initramfs_set_param "$_root" cycles "$cycles"
 	vm_initramfs_pack "$_root" "$work/$1/initrd"
 }
 
