@@ -38,15 +38,27 @@ sanitizer_mok_dir() {
 	echo "$_mok"
 }
 
-# sanitizer_sign SIGN-FILE KO...: sign each module with the test key, as
-# DKMS signs what it builds with its MOK key; SIGN-FILE is the
-# scripts/sign-file of the kernel the modules were built for.
-sanitizer_sign() {
-	_sign_file=$1
-	shift
+# signed_copy SRC-DIR DEST-DIR SIGN-FILE: copy every module (*.ko) under
+# SRC-DIR (e.g. a matrix_build directory, or one of its trees) to the same
+# path under DEST-DIR, emptied first, and sign each copy with the test
+# key, as DKMS signs what it builds with its MOK key; SIGN-FILE is the
+# scripts/sign-file of the kernel the modules were built for.  The one
+# way the stages make signed modules: SRC-DIR, shared by the run's later
+# stages, stays as it was.  Fails if SRC-DIR has no module or one does
+# not sign.
+signed_copy() {
 	_mok=$(sanitizer_mok_dir)
-	for _ko in "$@"; do
-		"$_sign_file" sha256 "$_mok/mok.key" "$_mok/mok.pub" "$_ko" ||
+	rm -rf "$2"
+	mkdir -p "$2"
+	_kos=$(cd "$1" && find . -name '*.ko' | LC_ALL=C sort)
+	if [ -z "$_kos" ]; then
+		echo "signed_copy: no module under $1" >&2
+		return 1
+	fi
+	for _ko in $_kos; do
+		mkdir -p "$2/${_ko%/*}"
+		cp "$1/$_ko" "$2/$_ko" &&
+			"$3" sha256 "$_mok/mok.key" "$_mok/mok.pub" "$2/$_ko" ||
 			return 1
 	done
 }

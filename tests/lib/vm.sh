@@ -1,32 +1,47 @@
 # shellcheck shell=sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot a kernel in QEMU (TCG, serial console) with a small initramfs that
-# holds busybox, Debian's dash as /bin/sh, the real kmod tools and our
-# modules, run a guest script
-# there and read its results from the serial log.  Needs
-# tests/lib/kernels.sh and tests/lib/scratch.sh sourced first.
+# The guest round trip: boot a kernel in QEMU (TCG, serial console) with
+# a small initramfs that holds busybox, Debian's dash as /bin/sh, the real
+# kmod tools and our modules, run a guest script there and judge its
+# results from the serial log.  This file boots and reads; it builds
+# nothing: the modules come from the run's builds (matrix_build,
+# tests/lib/builds.sh), signed copies of them from signed_copy
+# (tests/lib/sanitizer-kernel.sh).  Needs tests/lib/report.sh and
+# tests/lib/scratch.sh sourced first (and tests/lib/kernels.sh for the
+# image packages, kernel_image_dir).
 #
 # A typical run (see tests/vm/stage.sh):
 #
-#   vm_build_modules "$work/mods" "$kver"          # -> src/*/*.ko there
-#   vm_initramfs_init "$root" tests/vm/guest.sh
-#   vm_initramfs_add_file "$root" "$work/mods/src/core/core_lkm.ko" \
-#           /root/core_lkm.ko
-#   vm_initramfs_add_modules "$root" "$kver" "$image_dir" \
-#           "$work/mods/src/core/core_lkm.ko" ...
+#   builds=$(matrix_build "$kver")              # -> onepass/, steps/
+#   image=$(kernel_image_dir "$kver")           # -> boot/vmlinuz-$kver
+#   vm_initramfs_init "$root" "$LKM_STACK_TOP/tests/vm/guest.sh"
+#   vm_initramfs_add_file "$root" \
+#           "$builds/onepass/src/core/core_lkm.ko" /root/core_lkm.ko
+#   vm_initramfs_add_modules "$root" "$kver" "$image" \
+#           "$builds/onepass/src/core/core_lkm.ko" ...
+#   vm_initramfs_set_param "$root" cycles 200   # guest: guest_param cycles
 #   vm_initramfs_pack "$root" "$work/initrd"
-#   vm_boot "$image_dir/boot/vmlinuz-$kver" "$work/initrd" "$work/log"
-#   expect_step_status "$kver: modprobe works" "$work/log" some-step 0
-#   expect_step_empty "$kver: nothing left" "$work/log" other-step
-#   vm_expect_healthy "$kver" "$work/log" "$allowed" tainted-step dmesg-step
+#   vm_boot "$image/boot/vmlinuz-$kver" "$work/initrd" "$log"
+#   expect_step_status "$kver: modprobe works" "$log" some-step 0
+#   expect_step_empty "$kver: nothing left" "$log" other-step
+#   vm_expect_healthy "$kver" "$log" "$allowed" tainted-step kmsg-step
 #
-# Guest scripts source /guest/lib.sh (tests/lib/guest/lib.sh) and report with
-# its step function.  Checks read the serial log only through the strict
+# Guest scripts source /guest/lib.sh (tests/lib/guest/lib.sh) and report
+# with its step function; they read the kernel log with its kmsg_new
+# (what is new since the last call) and kmsg_all (all of it, for the
+# health check).  Checks read the serial log only through the strict
 # readers at the end of this file (vm_step_output, vm_step_value and the
 # expect_step_* checks built on them): a check whose step never ran, or
 # ran into the guest's death, fails and says so; it never judges the
 # empty text a missing step leaves.  tests/selftest/stage.sh proves it.
+#
+# Parameters reach a guest one way: the host sets each with
+# vm_initramfs_set_param ROOT NAME VALUE (kept in the initramfs's
+# /guest/params), and the guest reads it with guest_param NAME [DEFAULT]
+# (tests/lib/guest/lib.sh).  A guest booted from a Debian root's disk
+# instead (debian_root_boot, tests/lib/debian-root.sh) has no /guest:
+# guest_param reads lkm_NAME=VALUE from its kernel command line there.
 #
 # The VM is tuned with these variables:
 #
@@ -48,29 +63,6 @@ VM_KMOD_TOOLS="modprobe insmod rmmod lsmod modinfo depmod"
 VM_TAINT_OUT_OF_TREE=$((1 << 12))
 # shellcheck disable=SC2034 # used by the scripts that source this file
 VM_TAINT_UNSIGNED=$((1 << 13))
-
-# vm_build_modules DIR KVER [MAKE-ARG...]: build both modules from the
-# working tree in one kbuild pass, in a scratch copy at DIR, leaving
-# DIR/src/core/core_lkm.ko and DIR/src/client/client_lkm.ko.  The make
-# output goes to DIR/build.log.  MAKE-ARGs are passed on (e.g. KDIR=).
-vm_build_modules() {
-	_dir=$1 _kver=$2
-	shift 2
-	scratch_tree "$_dir"
-	make -C "$_dir" all KVER="$_kver" "$@" >"$_dir/build.log" 2>&1
-}
-
-# vm_build_modules_separately DIR KVER [MAKE-ARG...]: the same, built the
-# step-by-step way (make -C src/core, then make -C src/client).
-vm_build_modules_separately() {
-	_dir=$1 _kver=$2
-	shift 2
-	scratch_tree "$_dir"
-	{
-		make -C "$_dir/src/core" KVER="$_kver" "$@" &&
-			make -C "$_dir/src/client" KVER="$_kver" "$@"
-	} >"$_dir/build.log" 2>&1
-}
 
 # vm_initramfs_init ROOT GUEST-SCRIPT: start an initramfs tree at ROOT
 # (emptied first) with busybox, dash, the kmod tools and their libraries,

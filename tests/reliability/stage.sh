@@ -31,6 +31,7 @@ set -eu
 . "$(dirname "$0")/../lib/report.sh"
 . "$(dirname "$0")/../lib/kernels.sh"
 . "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/builds.sh"
 . "$(dirname "$0")/../lib/vm.sh"
 . "$(dirname "$0")/../lib/sanitizer-kernel.sh"
 
@@ -91,22 +92,18 @@ build_modcycle() {
 	fi
 }
 
-# modules_for KVER [MAKE-ARG...]: print a scratch tree with both modules
-# built for KVER, building it on first use.
+# modules_for KVER [MAKE-ARG...]: print the scratch tree with both
+# modules built for KVER in one kbuild pass: the run's build of them
+# (matrix_build's onepass tree, lib/builds.sh), which the build and lint
+# stages judged, made first if this run has none.  Trees shared with the
+# run are only read: signed_copy signs copies.
 modules_for() {
-	_mods=$work/mods/$1
-	if [ ! -f "$_mods/src/client/client_lkm.ko" ]; then
-		vm_build_modules "$_mods" "$@" ||
-			{ tail -n 20 "$_mods/build.log" >&2; return 1; }
+	_builds=$(matrix_build "$@") || return 1
+	if ! build_succeeded "$_builds" onepass; then
+		tail -n 20 "$_builds/onepass.log" >&2
+		return 1
 	fi
-	echo "$_mods"
-}
-
-# sign_modules SIGN-FILE MODS: sign both modules of scratch tree MODS with
-# the DKMS-style test key.
-sign_modules() {
-	sanitizer_sign "$1" "$2/src/core/core_lkm.ko" \
-		"$2/src/client/client_lkm.ko"
+	echo "$_builds/onepass"
 }
 
 # pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN NAME=VALUE...: an
@@ -408,9 +405,11 @@ sig_enforce_debian() {
 		return
 	fi
 	signed=$work/signed-$kver
-	rm -rf "$signed"
-	cp -a "$mods" "$signed"
-	sign_modules "/lib/modules/$kver/build/scripts/sign-file" "$signed"
+	if ! signed_copy "$mods" "$signed" \
+		"/lib/modules/$kver/build/scripts/sign-file"; then
+		fail "$kver: kernel and modules ready" "modules signed" "see above"
+		return
+	fi
 	pack_guest "$work/root-sig-$kver" "$kver" "$image" "$signed" \
 		/dev/null mode=sig-enforce
 	log=$work/sig-$kver.log
@@ -454,15 +453,18 @@ stress_sanitizer() {
 		fail "$kver: modules build" "both modules" "see above"
 		return
 	fi
-	# Signed too, or the kernel would refuse it for its signature
-	# before looking at its version.
+	# The Debian kernel's modules signed too, or the kernel would refuse
+	# them for their signature before looking at their version.
+	signed=$work/signed-$kver
 	other_signed=$work/signed-$debian
-	rm -rf "$other_signed"
-	cp -a "$other" "$other_signed"
-	sign_modules "$dir/build/scripts/sign-file" "$mods"
-	sign_modules "$dir/build/scripts/sign-file" "$other_signed"
+	if ! signed_copy "$mods" "$signed" "$dir/build/scripts/sign-file" ||
+		! signed_copy "$other" "$other_signed" \
+			"$dir/build/scripts/sign-file"; then
+		fail "$kver: modules build" "both modules, signed" "see above"
+		return
+	fi
 	echo "debian-build $debian $other_signed" >"$work/foreign-$kver"
-	stress_kernel "$kver sig_enforce=1" "$kver" "$dir/image" "$mods" \
+	stress_kernel "$kver sig_enforce=1" "$kver" "$dir/image" "$signed" \
 		"$work/foreign-$kver" $VM_TAINT_OUT_OF_TREE sanitizer
 }
 
@@ -470,6 +472,8 @@ main() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-reliability.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
 	export VM_PROGRESS=1
+	# Under tests/run the build stage has already built the modules.
+	: "${LKM_STACK_BUILDS:=$work/builds}"
 
 	build_modcycle
 	for kver in $(kernel_matrix); do

@@ -315,15 +315,13 @@ prepare_sanitizer_kernel() {
 	fi
 	kver=$(cat "$dir/kernelrelease") image=$dir/image
 	build_modules "$kver" KDIR="$dir/build" || return 1
-	rm -rf "$work/signed"
-	cp -a "$builds" "$work/signed"
-	builds=$work/signed
-	if ! sanitizer_sign "$dir/build/scripts/sign-file" \
-		"$builds"/*/src/*/*_lkm.ko; then
+	if ! signed_copy "$builds" "$work/signed" \
+		"$dir/build/scripts/sign-file"; then
 		fail "$kver: sign the modules with the test key" "sign-file succeeds" \
 			"see above"
 		return 1
 	fi
+	builds=$work/signed
 	# KASAN needs room for its shadow memory and quarantine.
 	cycles=$SANITIZER_CYCLES boot_args=module.sig_enforce=1 memory=1G
 	# It trusts their signature: no E taint.
