@@ -27,6 +27,7 @@ set -eu
 . "$(dirname "$0")/../lib/report.sh"
 . "$(dirname "$0")/../lib/kernels.sh"
 . "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/packages.sh"
 . "$(dirname "$0")/../lib/vm.sh"
 . "$(dirname "$0")/../lib/debian-root.sh"
 
@@ -207,10 +208,14 @@ prepare() {
 	fi
 	echo "kernels: $old_kver and $new_kver, then $upgrade_kver"
 
-	scratch_tree "$work/tree"
-	if ! out=$(make -C "$work/tree" deb rpm 2>&1); then
-		give_up "make deb rpm" "both packages built" "$out"
-	fi
+	# The run's .deb and .rpm (lib/packages.sh).
+	pkgs=$(built_packages)
+	for target in deb rpm; do
+		package_built "$pkgs" "$target" ||
+			give_up "make deb rpm" "both packages built" \
+				"make $target: $(cat "$pkgs/$target.log")"
+	done
+	dist=$pkgs/tree/dist
 	# The upgrade: the same tree with a higher version everywhere.
 	scratch_tree "$work/tree-new"
 	if ! out=$("$work/tree-new/scripts/set-version" "$new_version" \
@@ -229,7 +234,7 @@ prepare() {
 }
 
 step1_install() {
-	cp "$work/tree/dist/$deb" "$root_a/tmp/"
+	cp "$dist/$deb" "$root_a/tmp/"
 	apt_step "1: apt-get install ./$deb" "$root_a" install "/tmp/$deb"
 	expect_installed 1 "$root_a" "$version" "$old_kver" "$new_kver"
 }
@@ -323,7 +328,7 @@ step7_install_in_running_guest() {
 		"$root_b" install "linux-image-$upgrade_kver" \
 		"linux-headers-$upgrade_kver"
 	root_add_guest_scripts "$root_b" "$guest/init" "$guest/install.sh" \
-		"$guest/modprobe.sh" "$work/tree/dist/$deb"
+		"$guest/modprobe.sh" "$dist/$deb"
 	root_image "$root_b" "$image_b"
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G VM_SMP=2 \
 		boot_guest "7: $old_kver" "$image_b" "$root_b" "$old_kver" \
@@ -383,7 +388,7 @@ rpm_step() {
 }
 
 step9_rpm() {
-	rpm_file=$(echo "$work/tree/dist/lkm-stack-dkms-$version"-*.noarch.rpm)
+	rpm_file=$(echo "$dist/lkm-stack-dkms-$version"-*.noarch.rpm)
 	expect_match "9: rpm -qp --requires: dkms" '^dkms$' \
 		"$(rpm -qp --requires "$rpm_file")"
 	scripts=$(rpm -qp --scripts "$rpm_file")
@@ -494,6 +499,8 @@ main() {
 	# remove_root first unmounts what a killed chroot command left mounted.
 	trap 'remove_root "$work"' EXIT
 	trap 'exit 1' HUP INT TERM
+	# Under tests/run the packages are the run's; alone, this stage's own.
+	: "${LKM_STACK_BUILDS:=$work/builds}"
 	root_a=$work/root-a
 	root_b=$work/root-b
 	image_b=$work/root-b.img

@@ -21,6 +21,7 @@ set -eu
 . "$(dirname "$0")/../lib/kernels.sh"
 . "$(dirname "$0")/../lib/scratch.sh"
 . "$(dirname "$0")/../lib/builds.sh"
+. "$(dirname "$0")/../lib/packages.sh"
 . "$(dirname "$0")/../lib/debian-root.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lint.XXXXXX")
@@ -31,8 +32,6 @@ trap 'exit 1' HUP INT TERM
 version=$(cat "$LKM_STACK_TOP/VERSION")
 tally=$work/tally
 : >"$tally"
-# A scratch tree for "make deb" and "make rpm".
-pkgtree=$work/packages
 
 TOOLS="checkpatch sparse W=1 lintian dkms rpmlint shellcheck"
 LINUX_SOURCE=/usr/src/linux-source-6.12.tar.xz
@@ -252,7 +251,7 @@ lint_deb() {
 		_policy=", told Debian 13's list of Policy releases"
 	fi
 	section "lint: lintian $(lintian --print-version) (this host$_policy) on the .deb and the source package"
-	expect_success "make deb (in a scratch tree)" make -C "$pkgtree" deb
+	expect_package_built "make deb (in a scratch tree)" "$pkgs" deb
 	lint_with lintian "lintian lkm-stack-dkms_${version}_all.deb" \
 		"$LINTIAN_FINDING" host_lintian --fail-on error,warning \
 		"$pkgtree/dist/lkm-stack-dkms_${version}_all.deb"
@@ -373,7 +372,7 @@ lint_dkms() {
 
 lint_rpm() {
 	section "lint: rpmlint on the .rpm and the spec"
-	expect_success "make rpm (in a scratch tree)" make -C "$pkgtree" rpm
+	expect_package_built "make rpm (in a scratch tree)" "$pkgs" rpm
 	lint_with rpmlint "rpmlint: the .rpm and lkm-stack-dkms.spec" \
 		"$RPMLINT_FINDING" rpmlint \
 		--rpmlintrc "$pkgtree/rpm/lkm-stack-dkms.rpmlintrc" \
@@ -429,7 +428,9 @@ print_tally() {
 lint_checkpatch
 lint_sparse
 lint_w1_builds
-scratch_tree "$pkgtree"
+# The run's tarball, .deb and .rpm, made in a scratch tree (lib/packages.sh).
+pkgs=$(built_packages)
+pkgtree=$pkgs/tree
 lint_trixie
 lint_deb
 lint_dkms

@@ -3,13 +3,18 @@
 #
 # The release artefacts: the source tarball, the .deb and the .rpm hold
 # what they should and declare the right dependencies and scripts.
-# (lintian and rpmlint judge them in the lint stage.)
+# (lintian and rpmlint judge them in the lint stage.)  They are the run's
+# (tests/lib/packages.sh), which later stages use too; the checks of make
+# deb and make rpm failing for want of tools run in a tree of their own.
 set -eu
 . "$(dirname "$0")/../lib/report.sh"
 . "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/packages.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-packages.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Under tests/run the packages are the run's; alone, this stage's own.
+: "${LKM_STACK_BUILDS:=$work/builds}"
 version=$(cat "$LKM_STACK_TOP/VERSION")
 srcdir=usr/src/lkm-stack-$version
 
@@ -19,8 +24,8 @@ src/include/lkm_stack.h src/core/Kbuild src/core/core_lkm.c
 src/client/Kbuild src/client/client_lkm.c"
 
 check_tarball() {
-	tarball=$work/tree/dist/lkm-stack-$version.tar.gz
-	expect_success "make dist" make -C "$work/tree" dist
+	tarball=$pkgs/tree/dist/lkm-stack-$version.tar.gz
+	expect_package_built "make dist" "$pkgs" dist
 	list=$(tar -tzf "$tarball")
 	for f in $DKMS_TREE_FILES debian/control rpm/lkm-stack-dkms.spec LICENSE; do
 		expect_in_list "tarball has $f" "lkm-stack-$version/$f" "$list"
@@ -30,8 +35,8 @@ check_tarball() {
 }
 
 check_deb() {
-	deb=$work/tree/dist/lkm-stack-dkms_${version}_all.deb
-	expect_success "make deb" make -C "$work/tree" deb
+	deb=$pkgs/tree/dist/lkm-stack-dkms_${version}_all.deb
+	expect_package_built "make deb" "$pkgs" deb
 	expect_eq "deb Package" lkm-stack-dkms "$(dpkg-deb -f "$deb" Package)"
 	expect_eq "deb Architecture" all "$(dpkg-deb -f "$deb" Architecture)"
 	expect_match "deb Depends on dkms" '(^|, )dkms( |,|$)' \
@@ -113,8 +118,8 @@ $removal" "$(run_scriptlet "$preun" 0 1)"
 }
 
 check_rpm() {
-	rpmfile=$work/tree/dist/lkm-stack-dkms-$version-1.noarch.rpm
-	expect_success "make rpm" make -C "$work/tree" rpm
+	rpmfile=$pkgs/tree/dist/lkm-stack-dkms-$version-1.noarch.rpm
+	expect_package_built "make rpm" "$pkgs" rpm
 	expect_in_list "rpm Requires dkms" dkms \
 		"$(rpm -qp --requires "$rpmfile" 2>/dev/null)"
 	check_rpm_scriptlet_dependencies "$rpmfile"
@@ -182,7 +187,7 @@ check_missing_tools_named() {
 	path_without "$work/path-no-rpmbuild" rpmbuild
 	status=0
 	out=$(PATH=$work/path-no-rpmbuild "$work/tree/scripts/build-rpm" \
-		"$work/tree/dist/lkm-stack-$version.tar.gz" "$work/tree/dist" 2>&1) ||
+		"$pkgs/tree/dist/lkm-stack-$version.tar.gz" "$work/tree/dist" 2>&1) ||
 		status=$?
 	expect_eq "build-rpm without rpmbuild on PATH: one line names the package (Debian: rpm)" \
 		"error: building the .rpm needs: apt-get install rpm (status 1)" \
@@ -209,6 +214,8 @@ check_dpkg_buildpackage_in_tree() {
 }
 
 section "packages: source tarball, .deb and .rpm"
+pkgs=$(built_packages)
+# For make deb and build-rpm without the tools they need.
 scratch_tree "$work/tree"
 check_tarball
 check_deb

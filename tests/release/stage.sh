@@ -10,9 +10,13 @@ set -eu
 . "$(dirname "$0")/../lib/report.sh"
 . "$(dirname "$0")/../lib/kernels.sh"
 . "$(dirname "$0")/../lib/scratch.sh"
+. "$(dirname "$0")/../lib/packages.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-release.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Under tests/run the tarball is the run's (lib/packages.sh); alone, this
+# stage's own.
+: "${LKM_STACK_BUILDS:=$work/builds}"
 # dkms-install is tried as an unprivileged user, who must reach the tree.
 chmod 755 "$work"
 version=$(cat "$LKM_STACK_TOP/VERSION")
@@ -155,9 +159,14 @@ check_nothing_sources_tests() {
 
 section "release: the tarball from make dist is a working project"
 kver=$(kernel_matrix | head -n 1)
-scratch_tree "$work/tree"
-tarball=$work/tree/dist/lkm-stack-$version.tar.gz
-make -s -C "$work/tree" dist >/dev/null
+pkgs=$(built_packages)
+if ! package_built "$pkgs" dist; then
+	fail "release: make dist makes the tarball to test" "status 0" \
+		"status $(cat "$pkgs/dist.status"): $(cat "$pkgs/dist.log")"
+	[ "${LKM_STACK_SUITE:-}" ] || summary
+	exit 1
+fi
+tarball=$pkgs/tree/dist/lkm-stack-$version.tar.gz
 mkdir -p "$work/unpacked"
 tar -xzf "$tarball" -C "$work/unpacked"
 expect_eq "release: the tarball ships no tests/" "" \
