@@ -224,10 +224,10 @@ judge_vm() {
 		LKM_STACK_RESULTS=$work/$1.results LKM_STACK_JUDGE_ONLY=1
 		export LKM_STACK_RESULTS LKM_STACK_JUDGE_ONLY
 		. "$(dirname "$0")/../vm/stage.sh"
-		kver=$K log=$2 suffix=.ko cycles=3 timeout=2
-		allowed_taint=$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
-		allowed_taint_flags="O and E"
-		judge_kernel "$(sed -n 's/^@@VM-EXIT //p' "$2" | grep . || echo 0)"
+		# As for a Debian kernel: .ko modules, 3 cycles, 2 s.
+		judge_kernel "$K" "$2" .ko 3 2 \
+			$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED)) \
+			"$(sed -n 's/^@@VM-EXIT //p' "$2" | grep . || echo 0)"
 		echo @@JUDGED
 	) >"$work/$1.out" 2>&1 || true
 	judged "$1"

@@ -89,7 +89,13 @@ without_timing() {
 	grep -v '^in ' || true
 }
 
+# The checks of one boot: each takes the kernel release KVER and the
+# serial log LOG of its boot first, then what else it judges by, and
+# keeps its own variables local.
+
+# check_modprobe_pulls_core KVER LOG SUFFIX (vm_module_suffix's)
 check_modprobe_pulls_core() {
+	local kver="$1" log="$2" suffix="$3"
 	expect_step_status "$kver: 1 modprobe client_lkm succeeds (installed as *$suffix)" \
 		"$log" s1-modprobe 0
 	expect_step_eq "$kver: 1 modprobe loaded client_lkm and core_lkm" \
@@ -101,14 +107,18 @@ check_modprobe_pulls_core() {
 		"$log" s1-kmsg "core_lkm: loaded client_lkm: loaded" lkm_events
 }
 
+# check_lsmod_refcounts KVER LOG
 check_lsmod_refcounts() {
+	local kver="$1" log="$2"
 	expect_step_match "$kver: 2 lsmod: core_lkm used by 1, client_lkm" \
 		"$log" s2-lsmod '^core_lkm +[0-9]+ +1 client_lkm *$'
 	expect_step_match "$kver: 2 lsmod: client_lkm used by 0" \
 		"$log" s2-lsmod '^client_lkm +[0-9]+ +0 *$'
 }
 
+# check_client_got_core_values KVER LOG
 check_client_got_core_values() {
+	local kver="$1" log="$2" core
 	expect_step_match "$kver: 3 core_lkm logged exp_int=200 and a non-zero key" \
 		"$log" s1-kmsg '^200 0x0*[1-9a-f]' loaded_values core_lkm
 	# (if s1-kmsg is missing, this check fails on that, not on $core)
@@ -117,7 +127,9 @@ check_client_got_core_values() {
 		"$log" s1-kmsg "$core" loaded_values client_lkm
 }
 
+# check_core_pinned KVER LOG
 check_core_pinned() {
+	local kver="$1" log="$2"
 	expect_step_status "$kver: 4 rmmod core_lkm refused while client_lkm is loaded" \
 		"$log" s4-rmmod-core nonzero
 	expect_step_match "$kver: 4 rmmod says core_lkm is in use by: client_lkm" \
@@ -126,7 +138,9 @@ check_core_pinned() {
 		"$log" s4-loaded "client_lkm core_lkm" vm_join_lines
 }
 
+# check_modprobe_r_removes_both KVER LOG
 check_modprobe_r_removes_both() {
+	local kver="$1" log="$2"
 	expect_step_status "$kver: 5 modprobe -r client_lkm succeeds" "$log" \
 		s5-modprobe-r 0
 	expect_step_empty "$kver: 5 modprobe -r removed both modules" \
@@ -135,7 +149,9 @@ check_modprobe_r_removes_both() {
 		"$log" s5-kmsg "client_lkm: unloaded core_lkm: unloaded" lkm_events
 }
 
+# check_client_alone_refused KVER LOG
 check_client_alone_refused() {
+	local kver="$1" log="$2" sym
 	expect_step_status "$kver: 6 insmod client_lkm.ko without core_lkm refused" \
 		"$log" s6-insmod-client nonzero
 	expect_step_match "$kver: 6 insmod says Unknown symbol in module" \
@@ -147,7 +163,9 @@ check_client_alone_refused() {
 	expect_step_empty "$kver: 6 nothing stays loaded" "$log" s6-loaded
 }
 
+# check_step_by_step KVER LOG
 check_step_by_step() {
+	local kver="$1" log="$2"
 	expect_step_status "$kver: 7 insmod core_lkm.ko" "$log" s7-insmod-core 0
 	expect_step_status "$kver: 7 then insmod client_lkm.ko" "$log" \
 		s7-insmod-client 0
@@ -159,7 +177,9 @@ check_step_by_step() {
 		lkm_events
 }
 
+# check_separate_builds KVER LOG
 check_separate_builds() {
+	local kver="$1" log="$2" core
 	expect_step_status "$kver: 8 separately built core_lkm.ko loads" "$log" \
 		s8-insmod-core 0
 	expect_step_status "$kver: 8 separately built client_lkm.ko loads on it" \
@@ -174,7 +194,9 @@ check_separate_builds() {
 		"$log" s8-kmsg "$core" loaded_values client_lkm
 }
 
+# check_modinfo KVER LOG SUFFIX
 check_modinfo() {
+	local kver="$1" log="$2" suffix="$3"
 	expect_step_eq "$kver: 9 modinfo finds both installed as *$suffix" \
 		"$log" s9-filename "client_lkm$suffix core_lkm$suffix" file_names
 	expect_step_eq "$kver: 9 modinfo: client_lkm depends on core_lkm" \
@@ -183,8 +205,16 @@ check_modinfo() {
 		"$log" s9-version "$version $version" vm_join_lines
 }
 
+# taint_names MASK: the letters of the taint flags in MASK, as the checks
+# name them ("O and E").
+taint_names() {
+	vm_taint_flags "$1" | sed 's/([0-9]*)//g; s/ / and /g'
+}
+
+# check_kernel_health KVER LOG ALLOWED-TAINT
 check_kernel_health() {
-	name="$kver: 10 taint flags only $allowed_taint_flags"
+	local kver="$1" log="$2" allowed="$3" name tainted
+	name="$kver: 10 taint flags only $(taint_names "$allowed")"
 	# The value in the name, when there is one (the check reads it
 	# strictly).
 	if tainted=$(vm_step_output "$log" s10-tainted) &&
@@ -194,12 +224,14 @@ check_kernel_health() {
 	expect_step_match "$kver: 10 the guest dumped its kernel log" \
 		"$log" s10-dmesg 'Linux version'
 	# The console also holds what a guest that died could not dump.
-	vm_expect_healthy "$kver: 10" "$log" "$allowed_taint" \
+	vm_expect_healthy "$kver: 10" "$log" "$allowed" \
 		s10-tainted s10-dmesg "$name" \
 		"$kver: 10 no Oops, BUG, WARNING or sanitizer report in the kernel log or on the console"
 }
 
+# check_cycles KVER LOG CYCLES
 check_cycles() {
+	local kver="$1" log="$2" cycles="$3" name result before after
 	name="$kver: 11 $cycles modprobe/modprobe -r cycles succeed"
 	if result=$(vm_step_output "$log" s11-cycles); then
 		name="$name ($(printf '%s\n' "$result" | sed -n 's/^in //p'))"
@@ -224,11 +256,12 @@ check_cycles() {
 	fi
 }
 
-# check_guest_finished QEMU-STATUS: the guest script ran to its end and
-# the VM shut down in time.
+# check_guest_finished KVER LOG TIMEOUT QEMU-STATUS: the guest script ran
+# to its end and the VM shut down within TIMEOUT seconds.
 check_guest_finished() {
-	seen="guest status $(vm_guest_done "$log"), QEMU status $1"
-	[ "$1" -ne 124 ] || seen="$seen (killed after $timeout s)"
+	local kver="$1" log="$2" timeout="$3" status="$4" seen
+	seen="guest status $(vm_guest_done "$log"), QEMU status $status"
+	[ "$status" -ne 124 ] || seen="$seen (killed after $timeout s)"
 	if [ "$seen" = "guest status 0, QEMU status 0" ]; then
 		pass "$kver: the guest ran every scenario and shut down"
 	else
@@ -239,54 +272,73 @@ $(tail -n 15 "$log")"
 	fi
 }
 
-# build_modules KVER [MAKE-ARG...]: set builds to the directory of both
-# builds of the modules for KVER (lib/builds.sh), or record why there are
-# none.
-build_modules() {
-	builds=$(matrix_build "$@")
-	if build_succeeded "$builds" onepass &&
-		build_succeeded "$builds" steps; then
+# judge_kernel KVER LOG SUFFIX CYCLES TIMEOUT ALLOWED-TAINT QEMU-STATUS:
+# every check of the serial log LOG of a boot of KVER, whose modules were
+# installed as *SUFFIX, which cycled them CYCLES times, was given TIMEOUT
+# seconds, may show the taint flags ALLOWED-TAINT, and ended with
+# QEMU-STATUS.
+judge_kernel() {
+	check_guest_finished "$1" "$2" "$5" "$7"
+	check_modprobe_pulls_core "$1" "$2" "$3"
+	check_lsmod_refcounts "$1" "$2"
+	check_client_got_core_values "$1" "$2"
+	check_core_pinned "$1" "$2"
+	check_modprobe_r_removes_both "$1" "$2"
+	check_client_alone_refused "$1" "$2"
+	check_step_by_step "$1" "$2"
+	check_separate_builds "$1" "$2"
+	check_modinfo "$1" "$2" "$3"
+	check_cycles "$1" "$2" "$4"
+	check_kernel_health "$1" "$2" "$6"
+}
+
+# modules_built KVER BUILDS: both of matrix_build's builds in BUILDS
+# (lib/builds.sh) succeeded; else the check of the build fails, showing
+# why.
+modules_built() {
+	if build_succeeded "$2" onepass && build_succeeded "$2" steps; then
 		return 0
 	fi
 	fail "$1: build the modules for the VM" "both builds succeed" \
-		"$(tail -n 20 "$builds/onepass.log" "$builds/steps.log")"
+		"$(tail -n 20 "$2/onepass.log" "$2/steps.log")"
 	return 1
 }
 
-# pack_initramfs KVER IMAGE-DIR BUILDS: the guest tree of
+# pack_initramfs KVER IMAGE-DIR BUILDS CYCLES: the guest tree of
 # tests/vm/guest.sh with the modules of BUILDS, packed to
-# $work/KVER/initrd.
+# $work/KVER/initrd; the guest runs CYCLES load/unload cycles.
 pack_initramfs() {
-	_root=$work/$1/root
-	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/vm/guest.sh"
-	for _build in onepass steps; do
-		for _m in core client; do
-			vm_initramfs_add_file "$_root" \
-				"$3/$_build/src/$_m/${_m}_lkm.ko" \
-				"/root/$_build/${_m}_lkm.ko"
+	local root="$work/$1/root" build m
+	vm_initramfs_init "$root" "$LKM_STACK_TOP/tests/vm/guest.sh"
+	for build in onepass steps; do
+		for m in core client; do
+			vm_initramfs_add_file "$root" \
+				"$3/$build/src/$m/${m}_lkm.ko" \
+				"/root/$build/${m}_lkm.ko"
 		done
 	done
-	vm_initramfs_add_modules "$_root" "$1" "$2" \
+	vm_initramfs_add_modules "$root" "$1" "$2" \
 		"$3/onepass/src/core/core_lkm.ko" \
 		"$3/onepass/src/client/client_lkm.ko"
 	# The guest runs as many cycles as check 11 expects.
-	vm_initramfs_set_param "$_root" cycles "$cycles"
-	vm_initramfs_pack "$_root" "$work/$1/initrd"
+	vm_initramfs_set_param "$root" cycles "$4"
+	vm_initramfs_pack "$root" "$work/$1/initrd"
 }
 
-# lsmod_size MODULE: its Size column in the guest's lsmod.
+# lsmod_size LOG MODULE: its Size column in the guest's lsmod.
 lsmod_size() {
-	if _lsmod=$(vm_step_output "$log" s2-lsmod); then
-		printf '%s\n' "$_lsmod" | awk -v m="$1" '$1 == m { print $2 }'
+	local lsmod
+	if lsmod=$(vm_step_output "$1" s2-lsmod); then
+		printf '%s\n' "$lsmod" | awk -v m="$2" '$1 == m { print $2 }'
 	else
 		echo '?'
 	fi
 }
 
-# prepare_debian_kernel KVER: set kver, image, builds and the settings
-# of the boot for a Debian kernel, or record why it cannot boot.
-prepare_debian_kernel() {
-	kver=$1
+# test_debian_kernel KVER: every scenario on a Debian kernel, or the
+# reason it cannot boot.
+test_debian_kernel() {
+	local kver="$1" image builds
 	section "vm: $kver"
 	if ! image=$(kernel_image_dir "$kver"); then
 		fail "$kver: fetch linux-image-$kver-unsigned" \
@@ -298,57 +350,45 @@ prepare_debian_kernel() {
 			"not installable"
 		return 1
 	fi
-	build_modules "$kver" || return 1
-	cycles=$CYCLES boot_args='' memory=512M timeout=600
-	allowed_taint=$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
-	allowed_taint_flags="O and E"
+	builds=$(matrix_build "$kver")
+	modules_built "$kver" "$builds" || return 1
+	test_kernel "$kver" "$image" "$builds" "$CYCLES" "" 512M 600 \
+		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
 }
 
-# prepare_sanitizer_kernel: the same for the sanitizer kernel, booted with
+# test_sanitizer_kernel: the same on the sanitizer kernel, booted with
 # module.sig_enforce=1 and our modules signed with the key it trusts, as
 # DKMS signs them on a Secure Boot system whose owner enrolled its key.
-prepare_sanitizer_kernel() {
+test_sanitizer_kernel() {
+	local dir kver builds
 	section "vm: the sanitizer kernel"
 	if ! dir=$(sanitizer_kernel_dir); then
 		fail "sanitizer kernel builds" "a bzImage" "see above"
 		return 1
 	fi
-	kver=$(cat "$dir/kernelrelease") image=$dir/image
-	build_modules "$kver" KDIR="$dir/build" || return 1
+	kver=$(cat "$dir/kernelrelease")
+	builds=$(matrix_build "$kver" KDIR="$dir/build")
+	modules_built "$kver" "$builds" || return 1
 	if ! signed_copy "$builds" "$work/signed" \
 		"$dir/build/scripts/sign-file"; then
 		fail "$kver: sign the modules with the test key" "sign-file succeeds" \
 			"see above"
 		return 1
 	fi
-	builds=$work/signed
-	# KASAN needs room for its shadow memory and quarantine.
-	cycles=$SANITIZER_CYCLES boot_args=module.sig_enforce=1 memory=1G
-	# It trusts their signature: no E taint.
-	timeout=1800 allowed_taint=$VM_TAINT_OUT_OF_TREE allowed_taint_flags=O
+	# KASAN needs room for its shadow memory and quarantine; the kernel
+	# trusts the modules' signature: no E taint.
+	test_kernel "$kver" "$dir/image" "$work/signed" "$SANITIZER_CYCLES" \
+		module.sig_enforce=1 1G 1800 "$VM_TAINT_OUT_OF_TREE"
 }
 
-# judge_kernel QEMU-STATUS: every check of the serial log $log of a boot
-# of $kver (with $suffix, $cycles, $allowed_taint, $allowed_taint_flags
-# and $timeout as a prepare_* function and test_kernel set them).
-judge_kernel() {
-	check_guest_finished "$1"
-	check_modprobe_pulls_core
-	check_lsmod_refcounts
-	check_client_got_core_values
-	check_core_pinned
-	check_modprobe_r_removes_both
-	check_client_alone_refused
-	check_step_by_step
-	check_separate_builds
-	check_modinfo
-	check_cycles
-	check_kernel_health
-}
-
-# test_kernel: everything above on the kernel a prepare_* function set up.
+# test_kernel KVER IMAGE-DIR BUILDS CYCLES BOOT-ARGS MEMORY TIMEOUT
+# ALLOWED-TAINT: boot KVER's image (laid out as kernel_image_dir's) with
+# the modules of BUILDS (matrix_build's layout) once, with BOOT-ARGS on
+# its command line, MEMORY and TIMEOUT seconds, and judge every scenario.
 test_kernel() {
-	pack_initramfs "$kver" "$image" "$builds"
+	local kver="$1" image="$2" builds="$3" cycles="$4" boot_args="$5" \
+		memory="$6" timeout="$7" allowed_taint="$8" suffix log status start
+	pack_initramfs "$kver" "$image" "$builds" "$cycles"
 	suffix=$(vm_module_suffix "$image" "$kver")
 	log=$work/$kver/serial.log
 	echo "booting $kver; one boot runs every scenario (a dot every 5 s) ..."
@@ -360,11 +400,11 @@ test_kernel() {
 	else
 		status=$?
 	fi
-	seconds=$(($(date +%s) - start))
-	judge_kernel "$status"
+	judge_kernel "$kver" "$log" "$suffix" "$cycles" "$timeout" \
+		"$allowed_taint" "$status"
 	printf '%s: userspace after %s s, all results after %s s (wall); lsmod Size: core_lkm %s, client_lkm %s\n' \
-		"$kver" "$(vm_guest_start_time "$log")" "$seconds" \
-		"$(lsmod_size core_lkm)" "$(lsmod_size client_lkm)"
+		"$kver" "$(vm_guest_start_time "$log")" "$(($(date +%s) - start))" \
+		"$(lsmod_size "$log" core_lkm)" "$(lsmod_size "$log" client_lkm)"
 }
 
 main() {
@@ -381,9 +421,7 @@ main() {
 	fi
 	for debian_kver in $kernels; do
 		kernel_start=$(date +%s)
-		if prepare_debian_kernel "$debian_kver"; then
-			test_kernel
-		fi
+		test_debian_kernel "$debian_kver" || true
 		printf '(%s took %s s with download and builds)\n' "$debian_kver" \
 			"$(($(date +%s) - kernel_start))"
 	done
@@ -392,9 +430,7 @@ main() {
 		echo "LEFT OUT: the sanitizer kernel (LKM_STACK_SANITIZER=0); none of its checks ran"
 	else
 		kernel_start=$(date +%s)
-		if prepare_sanitizer_kernel; then
-			test_kernel
-		fi
+		test_sanitizer_kernel || true
 		printf '(the sanitizer kernel took %s s with its modules)\n' \
 			"$(($(date +%s) - kernel_start))"
 	fi
