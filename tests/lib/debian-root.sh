@@ -18,10 +18,14 @@
 #                             asked for
 #   <suite>/base-<key>.tar.zst, <suite>/root-<key>.tar.zst
 #                             the same for each other suite
+#   <suite>/root-<name>-<key>.tar.zst
+#                             a root of DEBIAN_ROOT_NAME=<name>
 # A key is a hash of the apt sources, the package set, the ISO week (so
 # the roots pick up security updates once a week) and DEBIAN_ROOT_RECIPE,
 # which a change to how the roots are made must bump.  Pruning a suite's
-# old roots leaves the other suites' alone.
+# old roots leaves the other suites' alone, and a named root's pruning
+# only the old roots of its name: a stage whose package set differs from
+# another's names its root, so that the two do not prune each other's.
 
 : "${DEBIAN_ROOT_SUITE:=bookworm}"
 DEBIAN_ROOT_CACHE=$LKM_STACK_CACHE/debian-root
@@ -221,6 +225,10 @@ path-include=/lib/modules/*/kernel/drivers/block/*
 path-include=/lib/modules/*/kernel/drivers/virtio/*
 path-exclude=/lib/modules/*/kernel/sound/*
 path-exclude=/lib/modules/*/kernel/net/*"
+# More dpkg options a caller may set for its roots (part of their key,
+# which stays as it was without them), e.g. to leave out what a root that
+# only builds never reads.
+: "${DEBIAN_ROOT_DPKG_EXTRA:=}"
 
 # configure_root ROOT: apt sources (package lists kept compressed), the
 # dpkg options above, no services started by packages (policy-rc.d), and
@@ -231,7 +239,16 @@ configure_root() {
 	rm -f "$1/etc/apt/sources.list"
 	echo 'Acquire::GzipIndexes "true";' \
 		>"$1/etc/apt/apt.conf.d/50lkm-stack-test"
-	echo "$DEBIAN_ROOT_DPKG_CFG" >"$1/etc/dpkg/dpkg.cfg.d/lkm-stack-test"
+	# sid's Release file often outlives its Valid-Until date in the
+	# archive this machine reaches (as tests/lib/releases.sh says): sid
+	# alone is allowed that.
+	case $DEBIAN_ROOT_SUITE in
+	sid | unstable)
+		echo 'Acquire::Check-Valid-Until "false";' \
+			>>"$1/etc/apt/apt.conf.d/50lkm-stack-test" ;;
+	esac
+	printf '%s\n' "$DEBIAN_ROOT_DPKG_CFG" ${DEBIAN_ROOT_DPKG_EXTRA:+"$DEBIAN_ROOT_DPKG_EXTRA"} \
+		>"$1/etc/dpkg/dpkg.cfg.d/lkm-stack-test"
 	printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d"
 	chmod 755 "$1/usr/sbin/policy-rc.d"
 	mkdir -p "$1/etc/initramfs-tools/conf.d"
@@ -269,9 +286,12 @@ debian_base_tarball() {
 
 # debian_root_tarball PACKAGE...: the cached root with PACKAGEs installed
 # on top of the minbase root (after an apt-get update); prints its path.
+# With DEBIAN_ROOT_NAME set, the root of that name (see the layout above).
 debian_root_tarball() {
 	_base=$(debian_base_tarball) || return 1
-	_tarball=$(debian_root_cache)/root-$(debian_root_key "$*").tar.zst
+	_rootname=${DEBIAN_ROOT_NAME:+$DEBIAN_ROOT_NAME-}
+	_tarball=$(debian_root_cache)/root-$_rootname$(debian_root_key \
+		"$*${DEBIAN_ROOT_DPKG_EXTRA:+ $DEBIAN_ROOT_DPKG_EXTRA}").tar.zst
 	if [ ! -f "$_tarball" ]; then
 		_dir=$(mktemp -d "$(debian_root_cache)/root.XXXXXX")
 		chmod 755 "$_dir"
@@ -286,7 +306,8 @@ debian_root_tarball() {
 		fi
 		save_root "$_dir" "$_tarball"
 		remove_root "$_dir"
-		prune_cache 'root-*.tar.zst' "$_tarball"
+		# The key's 16 hex digits: an unnamed root prunes no named one.
+		prune_cache "root-$_rootname????????????????.tar.zst" "$_tarball"
 	fi
 	echo "$_tarball"
 }
