@@ -6,7 +6,13 @@
 #
 #   LKM_STACK_CACHE    download cache (default ~/.cache/lkm-stack)
 #   LKM_STACK_KERNELS  space-separated kernel releases to test instead of
-#                      the default matrix
+#                      the default matrix (those of any release:
+#                      bookworm's, trixie's, sid's)
+#
+# Debian 12's kernels come from this host's apt (kernel_matrix, as
+# tests/install-deps installs their headers); Debian 13's and sid's from
+# an apt state of each release's own (tests/lib/releases.sh), built in a
+# root of that release (tests/lib/release-roots.sh).
 
 : "${LKM_STACK_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/lkm-stack}"
 export LKM_STACK_CACHE
@@ -42,6 +48,82 @@ kernel_matrix() {
 			fi
 			echo "$_kver"
 		done
+	done
+}
+
+# kernel_release_of KVER: the Debian release a kernel belongs to, from its
+# name: bookworm (6.1.0-N-*, *+deb12-*), trixie (*+deb13-*) or sid
+# (*+deb14-*); nothing for any other kernel (one built here, e.g. the
+# sanitizer kernel).
+kernel_release_of() {
+	case $1 in
+	6.1.0-[0-9]*-*amd64 | *+deb12-*) echo bookworm ;;
+	*+deb13-*) echo trixie ;;
+	*+deb14-*) echo sid ;;
+	esac
+}
+
+# kernel_builds_on_host KVER: KVER's modules are built with this host's
+# compiler and headers: it is a kernel of this host's own release, or of
+# none known (a kernel built here).  Other releases' kernels build in a
+# root of their release (tests/lib/release-roots.sh).
+kernel_builds_on_host() {
+	_kbh=$(kernel_release_of "$1")
+	[ -z "$_kbh" ] ||
+		[ "$_kbh" = "$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)" ]
+}
+
+# _need_releases: source tests/lib/releases.sh if the caller has not.
+_need_releases() {
+	command -v release_matrix >/dev/null 2>&1 && return 0
+	# shellcheck source=tests/lib/releases.sh
+	. "${LKM_STACK_TOP:?}/tests/lib/releases.sh"
+}
+
+# release_matrix_of RELEASE: release_matrix RELEASE (tests/lib/releases.sh),
+# looked up once per test run: kept in $LKM_STACK_BUILDS when that is
+# set, so that every stage of a run tests the same kernels.
+release_matrix_of() {
+	_need_releases || return 1
+	if [ -z "${LKM_STACK_BUILDS:-}" ]; then
+		release_matrix "$1"
+		return
+	fi
+	_rmo=$LKM_STACK_BUILDS/matrix-$1
+	if [ ! -s "$_rmo" ]; then
+		mkdir -p "$LKM_STACK_BUILDS"
+		release_matrix "$1" >"$_rmo.tmp" || { rm -f "$_rmo.tmp"; return 1; }
+		mv "$_rmo.tmp" "$_rmo"
+	fi
+	cat "$_rmo"
+}
+
+# build_matrix: the kernels the build stage (and lint's W=1 judge) build
+# for, one a line: Debian 12's matrix (kernel_matrix), then Debian 13's
+# and sid's (the newest kernel of each in amd64, cloud-amd64 and
+# rt-amd64), or LKM_STACK_KERNELS if set.
+build_matrix() {
+	kernel_matrix || return 1
+	[ -z "${LKM_STACK_KERNELS:-}" ] || return 0
+	release_matrix_of trixie || return 1
+	release_matrix_of sid
+}
+
+# vm_kernels: the kernels the vm stage boots by default, one a line:
+# Debian 12's two amd64 kernels (6.1 and 6.12), the newest Debian 13
+# amd64 kernel and sid's amd64 kernel, or LKM_STACK_KERNELS if set.  Only
+# amd64: each boot costs 1.5-3 CPU minutes under TCG, and the cloud and rt
+# flavours build the same way (the build stage covers them).
+vm_kernels() {
+	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
+		kernel_matrix
+		return
+	fi
+	_vmk=$(kernel_matrix) || return 1
+	printf '%s\n' "$_vmk" | grep -vE -- '-(cloud|rt)-amd64$'
+	for _vmk_release in trixie sid; do
+		_vmk=$(release_matrix_of "$_vmk_release") || return 1
+		printf '%s\n' "$_vmk" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
 	done
 }
 
@@ -103,8 +185,14 @@ flavour_of() {
 }
 
 # ensure_headers KVER: make sure /lib/modules/KVER/build exists, installing
-# linux-headers-KVER with apt-get when we may.
+# linux-headers-KVER with apt-get when we may.  For a kernel of another
+# release, in this run's root of that release instead (release_root_headers,
+# tests/lib/release-roots.sh, which tests/lib/builds.sh sources).
 ensure_headers() {
+	if ! kernel_builds_on_host "$1"; then
+		release_root_headers "$1" >/dev/null
+		return
+	fi
 	[ -f "/lib/modules/$1/build/Makefile" ] && return 0
 	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
 		echo "missing headers for $1: install linux-headers-$1" >&2
@@ -115,18 +203,50 @@ ensure_headers() {
 		--no-install-recommends "linux-headers-$1" >/dev/null
 }
 
-# kernel_image_dir KVER: print a directory holding boot/vmlinuz-KVER and
-# lib/modules/KVER/ from Debian's unsigned image package, downloading and
-# unpacking it into the cache on first use.
+# kernel_image_dir KVER: print a directory holding boot/vmlinuz-KVER,
+# boot/config-KVER and the modules, lib/modules/KVER/ (usr/lib/modules/KVER/
+# from Debian 13 on), from Debian's unsigned image package, downloading
+# and unpacking it into the cache on first use.  A kernel of this host's
+# release comes through this host's apt; one of another release through
+# that release's apt state (release_image_packages, tests/lib/releases.sh:
+# sid splits an image into linux-binary-, linux-modules- and linux-base-).
 kernel_image_dir() {
 	_dir="$LKM_STACK_CACHE/kernels/$1"
 	if [ ! -f "$_dir/boot/vmlinuz-$1" ]; then
 		_debs="$LKM_STACK_CACHE/debs"
+		_release=$(kernel_release_of "$1")
+		if kernel_builds_on_host "$1"; then
+			_pkgs=linux-image-$1-unsigned
+		else
+			if ! _need_releases || ! release_update "$_release" ||
+				! _pkgs=$(release_image_packages "$_release" "$1"); then
+				echo "no image package of $1 in $_release" >&2
+				return 1
+			fi
+		fi
+		rm -rf "$_dir.tmp"
 		mkdir -p "$_debs" "$_dir.tmp"
-		echo "downloading linux-image-$1-unsigned ..." >&2
-		(cd "$_debs" && apt-get download -q "linux-image-$1-unsigned" >&2) ||
-			{ echo "cannot download linux-image-$1-unsigned" >&2; return 1; }
-		dpkg-deb -x "$_debs/linux-image-$1-unsigned_"*.deb "$_dir.tmp"
+		for _pkg in $_pkgs; do
+			echo "downloading $_pkg${_release:+ ($_release)} ..." >&2
+			if kernel_builds_on_host "$1"; then
+				(cd "$_debs" && apt-get download -q "$_pkg" >&2)
+			else
+				(cd "$_debs" &&
+					release_apt "$_release" apt-get download -q "$_pkg" >&2)
+			fi || { echo "cannot download $_pkg" >&2; return 1; }
+			dpkg-deb -x "$_debs/${_pkg}_"*.deb "$_dir.tmp"
+		done
+		# sid's packages keep the kernel, its configuration and
+		# System.map beside its modules, for its kernel-install hooks
+		# to copy into /boot: link them where the others have them.
+		for _file in vmlinuz config System.map; do
+			_src=usr/lib/modules/$1/$_file
+			if [ -f "$_dir.tmp/$_src" ] &&
+				[ ! -e "$_dir.tmp/boot/$_file-$1" ]; then
+				mkdir -p "$_dir.tmp/boot"
+				ln -s "../$_src" "$_dir.tmp/boot/$_file-$1"
+			fi
+		done
 		rm -rf "$_dir"
 		mv "$_dir.tmp" "$_dir"
 	fi

@@ -127,6 +127,28 @@ release_image_package() {
 	fi
 }
 
+# release_image_packages RELEASE KVER: the packages that together hold
+# KVER's image (the kernel, its configuration and its modules), one a
+# line: release_image_package, and what it depends on of KVER's own (sid's
+# linux-image-KVER holds nothing itself: it depends on linux-binary-KVER,
+# linux-modules-KVER and linux-base-KVER).
+release_image_packages() {
+	_rip=$(release_image_package "$1" "$2")
+	while :; do
+		# shellcheck disable=SC2086 # a list of package names
+		_rip_more=$({ printf '%s\n' $_rip
+			release_apt "$1" apt-cache depends --no-recommends \
+				--no-suggests --no-conflicts --no-breaks --no-replaces \
+				--no-enhances $_rip 2>/dev/null |
+				sed -n 's/^ *|\{0,1\}Depends: \([^<>]*\)$/\1/p' |
+				grep -F -- "-$2" | grep -v '^linux-headers-'
+		} | sort -u)
+		[ "$_rip_more" != "$_rip" ] || break
+		_rip=$_rip_more
+	done
+	printf '%s\n' "$_rip"
+}
+
 # release_matrix RELEASE: the test matrix of RELEASE, one kernel release
 # a line: the newest kernel of each of its series (6.1 and 6.12 on
 # bookworm, 6.12 on trixie, sid's 7.x) in each flavour.
