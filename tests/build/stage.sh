@@ -3,7 +3,11 @@
 #
 # Build both modules against every kernel of the matrix with W=1, in one
 # kbuild pass and the step-by-step way, and check what modpost and modinfo
-# say about them.  The lint stage judges the same builds' warnings.
+# say about them.  The lint stage judges the same builds' warnings.  The
+# matrix (build_matrix, tests/lib/kernels.sh) is Debian 12's, built here,
+# and Debian 13's and sid's, each built in a root of its release with
+# that release's compiler (tests/lib/builds.sh); make install and
+# uninstall run there too.
 set -eu
 . "$(dirname "$0")/../lib/report.sh"
 . "$(dirname "$0")/../lib/kernels.sh"
@@ -11,8 +15,12 @@ set -eu
 . "$(dirname "$0")/../lib/builds.sh"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The release roots of a run of this stage alone are in $work/builds;
+# release_roots_remove refuses to delete one that has anything mounted.
+trap 'release_roots_remove "$work/builds" && rm -rf "$work"' EXIT
 : "${LKM_STACK_BUILDS:=$work/builds}"
+# make install stages and signs in $work: a release root sees it too.
+KERNEL_MAKE_DIRS=$work
 version=$(cat "$LKM_STACK_TOP/VERSION")
 
 check_modinfo() {
@@ -58,6 +66,20 @@ src/core/core_lkm.ko" \
 		"$(cd "$tree" && ls src/core/core_lkm.ko src/client/client_lkm.ko 2>&1)"
 	build_succeeded "$2" onepass || return 0
 	check_modinfo "$kver" "$tree"
+	check_compiler "$kver" "$tree"
+}
+
+# check_compiler KVER TREE: core_lkm.ko was compiled by the compiler KVER
+# was built with: the one its configuration names (CONFIG_CC_VERSION_TEXT,
+# less the program's name) is the one each object's .comment names.  For
+# a kernel of Debian 13 or sid, that is its release's compiler.
+check_compiler() {
+	_config=$(kernel_config "$1") || _config=/dev/null
+	_want=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\{0,1\}[^ ]* \(.*[^"]\)"\{0,1\}$/\1/p' \
+		"$_config" 2>/dev/null)
+	expect_eq "$1: built with the kernel's own compiler (${_want##* })" \
+		"$_want" "$(readelf -p .comment "$2/src/core/core_lkm.ko" 2>&1 |
+			sed -n 's/.*GCC: //p' | sort -u)"
 }
 
 # check_step_by_step_build KVER BUILDS (matrix_build's directory for KVER)
@@ -72,6 +94,32 @@ check_step_by_step_build() {
 	fi
 	expect_no_match "$kver: step-by-step: modpost resolves client_lkm's symbols" \
 		'undefined!' "$(cat "$2/steps.log")"
+	check_modversions "$kver" "$tree"
+}
+
+# check_modversions KVER TREE: where KVER has CONFIG_MODVERSIONS, that
+# core_lkm's Module.symvers gives each export a CRC and client_lkm.ko
+# recorded the same one; where it has not (sid's 7.x), one line saying
+# so, which passes only if the kernel's own configuration lacks it and
+# client_lkm.ko carries no CRCs (no __versions section).
+check_modversions() {
+	kver=$1 tree=$2
+	config=$(kernel_config "$kver") || config=
+	if [ -z "$config" ] || ! grep -qx 'CONFIG_MODULES=y' "$config"; then
+		fail "$kver: its kbuild configuration says whether it has CONFIG_MODVERSIONS" \
+			"include/config/auto.conf with CONFIG_MODULES=y" \
+			"${config:-no kbuild tree}: $(head -c 200 "$config" 2>&1)"
+		return
+	fi
+	if ! grep -qx 'CONFIG_MODVERSIONS=y' "$config"; then
+		name="$kver: no CONFIG_MODVERSIONS: symbol CRCs not compared (the kernel matches symbols by name); the vm stage proves the separately built modules load"
+		# Its sections, as readelf reads them: .modinfo, but no
+		# __versions (the CRCs modprobe --dump-modversions shows).
+		sections=$(readelf -S -W "$tree/src/client/client_lkm.ko" 2>&1 |
+			grep -oE ' (\.modinfo|__versions) |[Ee]rror.*' | sort -u)
+		expect_eq "$name" " .modinfo " "$sections"
+		return
+	fi
 	for sym in exp_int get_skey; do
 		crc=$(symvers_crc "$tree/src/core/Module.symvers" "$sym")
 		expect_match "$kver: core_lkm's Module.symvers exports $sym" \
@@ -86,11 +134,12 @@ ERROR_OR_WARNING='[Ee][Rr][Rr][Oo][Rr]|[Ww][Aa][Rr][Nn][Ii][Nn][Gg]'
 
 # make_checked NAME MAKE-ARG...: a check NAME that make exits 0 (its output
 # is shown on failure); the output, stdout and stderr, is left in
-# $make_output for the checks that follow.
+# $make_output for the checks that follow.  make runs where $kver's
+# modules build (kernel_make, tests/lib/builds.sh).
 make_checked() {
 	_name=$1
 	shift
-	if make_output=$(make "$@" 2>&1); then
+	if make_output=$(kernel_make "$kver" "$@" 2>&1); then
 		pass "$_name"
 	else
 		fail "$_name" "exit status 0 from: make $*" "status $?: $make_output"
@@ -111,7 +160,7 @@ installed_tree() {
 # installed_suffix KVER: the name ending make install gives modules for
 # KVER, as the kernel's configuration asks: .ko, .ko.xz, .ko.gz or .ko.zst.
 installed_suffix() {
-	_config=/lib/modules/$1/build/include/config/auto.conf
+	_config=$(kernel_config "$1")
 	if grep -qx 'CONFIG_MODULE_COMPRESS_XZ=y' "$_config"; then
 		echo .ko.xz
 	elif grep -qx 'CONFIG_MODULE_COMPRESS_GZIP=y' "$_config"; then
@@ -225,8 +274,13 @@ check_missing_headers_message() {
 		"$out"
 }
 
-section "build: every kernel of the matrix, W=1"
-for kver in $(kernel_matrix); do
+section "build: every kernel of the matrix (Debian 12, Debian 13, sid), W=1"
+if ! kernels=$(build_matrix 2>"$work/matrix.err"); then
+	fail "the build matrix: every release's kernels" \
+		"the kernels of Debian 12, Debian 13 and sid" \
+		"$(cat "$work/matrix.err")"
+fi
+for kver in $kernels; do
 	if ! ensure_headers "$kver"; then
 		fail "$kver: headers" "linux-headers-$kver installed" "not installable"
 		continue
