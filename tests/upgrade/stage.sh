@@ -203,6 +203,11 @@ $(tail -n 40 "$upgrade_log")"
 	grep -E '^[0-9]+ upgraded, |^Fetched ' "$upgrade_log" |
 		sed 's/^/full-upgrade: /' || true
 	expect_dpkg_sane 3 "$root"
+	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
+	expect_eq "3: lkm-stack-dkms is still installed, at $version" \
+		"install ok installed $version" \
+		"$(in_root "$root" dpkg-query -W -f '${Status} ${Version}' \
+			lkm-stack-dkms 2>&1)"
 	expect_match "3: /etc/os-release is Debian 13 (trixie)" \
 		'^VERSION_CODENAME=trixie$' "$(cat "$root/etc/os-release")"
 	expect_match "3: dkms --version is 3.2.x" '^dkms-3\.2\.[0-9]+' \
