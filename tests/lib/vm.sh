@@ -64,15 +64,26 @@ VM_TAINT_OUT_OF_TREE=$((1 << 12))
 # shellcheck disable=SC2034 # used by the scripts that source this file
 VM_TAINT_UNSIGNED=$((1 << 13))
 
-# vm_initramfs_init ROOT GUEST-SCRIPT: start an initramfs tree at ROOT
-# (emptied first) with busybox, dash, the kmod tools and their libraries,
-# the init of tests/lib/guest/ and GUEST-SCRIPT as the script it runs.
+# vm_initramfs_init ROOT GUEST-SCRIPT [USERLAND]: start an initramfs tree
+# at ROOT (emptied first) with busybox, dash, the kmod tools and their
+# libraries, the init of tests/lib/guest/ and GUEST-SCRIPT as the script
+# it runs.  dash and kmod are this host's, or those of the Debian root
+# USERLAND (a release root of tests/lib/release-roots.sh, e.g. trixie's
+# kmod 34 for a trixie kernel), whose depmod vm_initramfs_add_modules
+# then runs too (VM_INITRAMFS_USERLAND).
 vm_initramfs_init() {
 	rm -rf "$1"
 	mkdir -p "$1/bin" "$1/sbin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" \
 		"$1/root" "$1/guest"
 	vm_initramfs_add_busybox "$1"
-	vm_initramfs_add_binary "$1" "$(command -v kmod)" "$(command -v dash)"
+	VM_INITRAMFS_USERLAND=${3:-}
+	if [ -n "$VM_INITRAMFS_USERLAND" ]; then
+		vm_initramfs_add_binary "$1" --from "$VM_INITRAMFS_USERLAND" \
+			kmod dash || return 1
+	else
+		vm_initramfs_add_binary "$1" "$(command -v kmod)" \
+			"$(command -v dash)"
+	fi
 	ln -sf dash "$1/bin/sh"
 	for _tool in $VM_KMOD_TOOLS; do
 		ln -sf /bin/kmod "$1/sbin/$_tool"
@@ -103,13 +114,48 @@ vm_initramfs_add_busybox() {
 	done
 }
 
-# vm_initramfs_add_binary ROOT BINARY...: copy each BINARY to /bin/ and
-# the shared libraries it needs (as ldd resolves them on this host) to
-# the same paths in the initramfs.  A static BINARY needs none (ldd's
-# "not a dynamic executable" is not shown).
+# vm_initramfs_add_binary ROOT [--from USERLAND] BINARY...: copy each
+# BINARY to /bin/ and the shared libraries it needs (as ldd resolves them
+# on this host) to the same paths in the initramfs.  A static BINARY
+# needs none (ldd's "not a dynamic executable" is not shown).  With
+# --from, BINARY (a name or a path) and its libraries are those of the
+# root USERLAND, resolved by ldd and readlink there (release_root_run): a
+# link in a root may point anywhere on this host if followed from here.
+# The libraries a BINARY loads only when it needs them, which its ELF
+# .note.dlopen names (kmod 34 does so for liblzma, which it needs to read
+# xz-compressed modules), come along with theirs.
 vm_initramfs_add_binary() {
 	_root=$1
 	shift
+	if [ "${1:-}" = --from ]; then
+		_from=$2
+		shift 2
+		# shellcheck disable=SC2016 # the root's shell expands them
+		_pairs=$(release_root_run "$_from" "" /bin/sh -c '
+			libs() {
+				for lib in $(ldd "$1" 2>/dev/null | grep -oE "/[^ ]+"); do
+					echo "$(readlink -f "$lib") $lib"
+				done
+			}
+			for bin; do
+				path=$(command -v "$bin") ||
+					{ echo "no $bin in the root" >&2; exit 1; }
+				echo "$(readlink -f "$path") /bin/${path##*/}"
+				libs "$path"
+				for so in $(grep -ao "\"soname\":\[[^]]*\]" "$path" |
+					grep -oE "lib[^\"]+\.so[.0-9]*" | sort -u); do
+					lib=/lib/x86_64-linux-gnu/$so
+					[ -e "$lib" ] ||
+						{ echo "no $so in the root (for $bin)" >&2; exit 1; }
+					echo "$(readlink -f "$lib") $lib"
+					libs "$lib"
+				done
+			done' sh "$@") || return 1
+		printf '%s\n' "$_pairs" | while read -r _src _dest; do
+			vm_initramfs_add_file "$_root" "$_from$_src" "$_dest" 755
+		done
+		return
+	fi
 	for _bin in "$@"; do
 		vm_initramfs_add_file "$_root" "$_bin" "/bin/${_bin##*/}" 755
 		for _lib in $(ldd "$_bin" 2>/dev/null | grep -oE '/[^ ]+'); do
@@ -164,28 +210,47 @@ vm_module_suffix() {
 
 # vm_initramfs_add_modules ROOT KVER IMAGE-DIR MODULE.ko...: install the
 # modules into /lib/modules/KVER/updates/dkms/ the way DKMS does
-# (xz-compressed if vm_module_suffix says so), next to the kernel's
-# modules.builtin files, and run depmod on the tree.  IMAGE-DIR is laid
-# out like the kernel's image package (kernel_image_dir); for a kernel
-# built here, its boot/config-KVER and lib/modules/KVER/modules.builtin*
-# may be missing.
+# (xz-compressed as DKMS and the kernel's modules_install compress, if
+# vm_module_suffix says so), next to the kernel's modules.builtin files,
+# and run depmod on the tree: this host's, or that of the USERLAND the
+# initramfs's kmod came from (vm_initramfs_init).  IMAGE-DIR is laid out
+# like the kernel's image package (kernel_image_dir), with its modules in
+# lib/modules/KVER/ or, merged into /usr as from Debian 13 on,
+# usr/lib/modules/KVER/; for a kernel built here, its boot/config-KVER and
+# modules.builtin* may be missing.  The initramfs keeps them in
+# /lib/modules/KVER/, where kmod looks (it is /usr/lib/modules/KVER/ on a
+# merged-/usr system too).
 vm_initramfs_add_modules() {
 	_root=$1 _kver=$2 _image=$3
 	shift 3
 	_moddir=$_root/lib/modules/$_kver
 	mkdir -p "$_moddir/updates/dkms"
 	for _file in modules.builtin modules.builtin.modinfo modules.order; do
-		if [ -f "$_image/lib/modules/$_kver/$_file" ]; then
-			cp "$_image/lib/modules/$_kver/$_file" "$_moddir/"
-		fi
+		for _from in "$_image/usr/lib/modules/$_kver" \
+			"$_image/lib/modules/$_kver"; do
+			if [ -f "$_from/$_file" ]; then
+				cp "$_from/$_file" "$_moddir/"
+				break
+			fi
+		done
 	done
 	for _ko in "$@"; do
 		cp "$_ko" "$_moddir/updates/dkms/"
+		# Plain xz defaults (CRC64, an 8 MiB dictionary) are more than
+		# the kernel's own xz decoder takes: with kmod 34 handing the
+		# file to the kernel (CONFIG_MODULE_DECOMPRESS), 6.12+deb13
+		# and 7.x refuse it ("decompression failed with status 6").
 		if [ "$(vm_module_suffix "$_image" "$_kver")" = .ko.xz ]; then
-			xz -f "$_moddir/updates/dkms/$(basename "$_ko")"
+			xz --check=crc32 --lzma2=dict=1MiB -f \
+				"$_moddir/updates/dkms/$(basename "$_ko")"
 		fi
 	done
-	depmod -b "$_root" "$_kver"
+	if [ -n "${VM_INITRAMFS_USERLAND:-}" ]; then
+		release_root_run "$VM_INITRAMFS_USERLAND" "$_root" \
+			depmod -b "$_root" "$_kver"
+	else
+		depmod -b "$_root" "$_kver"
+	fi
 }
 
 # vm_initramfs_pack ROOT FILE: pack ROOT into an uncompressed newc cpio
