@@ -17,7 +17,8 @@ set -eu
 work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-build.XXXXXX")
 # The release roots of a run of this stage alone are in $work/builds;
 # release_roots_remove refuses to delete one that has anything mounted.
-trap 'release_roots_remove "$work/builds" && rm -rf "$work"' EXIT
+# (wait: for release_roots_prefetch, below.)
+trap 'wait; release_roots_remove "$work/builds" && rm -rf "$work"' EXIT
 : "${LKM_STACK_BUILDS:=$work/builds}"
 # make install stages and signs in $work: a release root sees it too.
 KERNEL_MAKE_DIRS=$work
@@ -280,6 +281,10 @@ if ! kernels=$(build_matrix 2>"$work/matrix.err"); then
 		"the kernels of Debian 12, Debian 13 and sid" \
 		"$(cat "$work/matrix.err")"
 fi
+# Debian 12's kernels come first: meanwhile the Debian 13 and sid roots
+# are unpacked.
+# shellcheck disable=SC2086 # the list splits into kernel releases
+release_roots_prefetch $kernels
 for kver in $kernels; do
 	if ! ensure_headers "$kver"; then
 		fail "$kver: headers" "linux-headers-$kver installed" "not installable"

@@ -83,27 +83,59 @@ release_root_run() {
 
 # release_root RELEASE: print the directory of this run's copy of
 # RELEASE's build root, making the cached tarball (cold: a debootstrap
-# and the packages) and unpacking it on first use in the run.
+# and the packages) and unpacking it on first use in the run.  One maker
+# at a time (flock): release_roots_prefetch may be at it already.
 release_root() {
 	_rr=${LKM_STACK_BUILDS:?}/roots/$1
 	if [ ! -f "$_rr.ready" ]; then
-		_rr_kernels=$(release_matrix_of "$1") || return 1
-		# shellcheck disable=SC2046,SC2086 # lists of package names
-		_rr_tarball=$(DEBIAN_ROOT_SUITE=$1 DEBIAN_ROOT_NAME=build
-			DEBIAN_ROOT_DPKG_EXTRA=$RELEASE_ROOT_DPKG_EXTRA
-			debian_root_tarball $RELEASE_ROOT_PACKAGES \
-				$(printf 'linux-headers-%s\n' $_rr_kernels)) || {
-			echo "error: no $1 build root (see above)" >&2
+		mkdir -p "$LKM_STACK_BUILDS/roots"
+		(flock 9 && _release_root_make "$1" "$_rr") 9>"$_rr.lock" ||
 			return 1
-		}
-		if [ -e "$_rr" ]; then
-			remove_root "$_rr" || return 1
-		fi
-		echo "unpacking the $1 build root into $_rr ..." >&2
-		unpack_root "$_rr_tarball" "$_rr" || return 1
-		touch "$_rr.ready"
 	fi
 	echo "$_rr"
+}
+
+# _release_root_make RELEASE DIR: release_root's work, holding its lock.
+_release_root_make() {
+	[ ! -f "$2.ready" ] || return 0
+	_rr_kernels=$(release_matrix_of "$1") || return 1
+	# shellcheck disable=SC2046,SC2086 # lists of package names
+	_rr_tarball=$(DEBIAN_ROOT_SUITE=$1 DEBIAN_ROOT_NAME=build
+		DEBIAN_ROOT_DPKG_EXTRA=$RELEASE_ROOT_DPKG_EXTRA
+		debian_root_tarball $RELEASE_ROOT_PACKAGES \
+			$(printf 'linux-headers-%s\n' $_rr_kernels)) || {
+		echo "error: no $1 build root (see above)" >&2
+		return 1
+	}
+	if [ -e "$2" ]; then
+		remove_root "$2" || return 1
+	fi
+	_rr_start=$(date +%s)
+	unpack_root "$_rr_tarball" "$2" || return 1
+	touch "$2.ready"
+	echo "unpacked the $1 build root ($(du -sh "$_rr_tarball" | cut -f1) cached) into $2 in $(($(date +%s) - _rr_start)) s" >&2
+}
+
+# release_roots_prefetch KVER...: make the roots the kernels of other
+# releases among KVERs need in the background, while the caller goes on
+# with this host's kernels (an unpack is mostly the disk's work).  The
+# caller waits for its children before deleting LKM_STACK_BUILDS.
+release_roots_prefetch() {
+	_rrp=
+	for _rrp_kver; do
+		! kernel_builds_on_host "$_rrp_kver" || continue
+		_rrp_release=$(kernel_release_of "$_rrp_kver")
+		case " $_rrp " in
+		*" $_rrp_release "*) ;;
+		*) _rrp="$_rrp $_rrp_release" ;;
+		esac
+	done
+	[ -n "$_rrp" ] || return 0
+	(
+		for _rrp_release in $_rrp; do
+			release_root "$_rrp_release" >/dev/null || true
+		done
+	) &
 }
 
 # release_root_headers KVER: print the directory of the run's root of
