@@ -489,38 +489,27 @@ require_steps() {
 # FILTER ARG..., as vm_step_value, if given) as the check of
 # tests/lib/report.sh of the same name does.
 #
-# expect_step_eq NAME LOG STEP EXPECTED [FILTER [ARG...]]
-expect_step_eq() {
-	_xs_name=$1 _xs_log=$2 _xs_step=$3 _xs_arg=$4
-	shift 4
+# _expect_step CHECK NAME LOG STEP ARG [FILTER [ARG...]]: CHECK (expect_eq,
+# expect_match, expect_no_match) NAME ARG on the step's value, or the
+# failure for want of the step.
+_expect_step() {
+	_xs_check=$1 _xs_name=$2 _xs_log=$3 _xs_step=$4 _xs_arg=$5
+	shift 5
 	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
-		expect_eq "$_xs_name" "$_xs_arg" "$_xs_seen"
+		"$_xs_check" "$_xs_name" "$_xs_arg" "$_xs_seen"
 	else
 		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
 	fi
 }
+
+# expect_step_eq NAME LOG STEP EXPECTED [FILTER [ARG...]]
+expect_step_eq() { _expect_step expect_eq "$@"; }
 
 # expect_step_match NAME LOG STEP EXTENDED-REGEX [FILTER [ARG...]]
-expect_step_match() {
-	_xs_name=$1 _xs_log=$2 _xs_step=$3 _xs_arg=$4
-	shift 4
-	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
-		expect_match "$_xs_name" "$_xs_arg" "$_xs_seen"
-	else
-		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
-	fi
-}
+expect_step_match() { _expect_step expect_match "$@"; }
 
 # expect_step_no_match NAME LOG STEP EXTENDED-REGEX [FILTER [ARG...]]
-expect_step_no_match() {
-	_xs_name=$1 _xs_log=$2 _xs_step=$3 _xs_arg=$4
-	shift 4
-	if _xs_seen=$(vm_step_value "$_xs_log" "$_xs_step" "$@"); then
-		expect_no_match "$_xs_name" "$_xs_arg" "$_xs_seen"
-	else
-		_vm_fail_missing "$_xs_name" "$_xs_step" "$_xs_seen"
-	fi
-}
+expect_step_no_match() { _expect_step expect_no_match "$@"; }
 
 # expect_step_empty NAME LOG STEP [FILTER [ARG...]]: the step printed
 # nothing (e.g. no leak, no report, nothing loaded).
