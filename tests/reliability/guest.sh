@@ -33,15 +33,9 @@ KMEMLEAK=$(guest_param kmemleak 0)
 KERNEL_TROUBLE=$(guest_param kernel_trouble)
 
 # memory_in_use: unreclaimable slab and vmalloc (where module code and
-# data live) in kB, after dropping what the kernel can give back:
-# shrinking each slab cache also empties KASAN's quarantine of its freed
-# objects.
+# data live) in kB, after reclaim_memory.
 memory_in_use() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	for _shrink in /sys/kernel/slab/*/shrink; do
-		echo 1 >"$_shrink"
-	done
+	reclaim_memory
 	grep -E '^(SUnreclaim|VmallocUsed):' /proc/meminfo
 	echo "modules: $(wc -l </proc/modules)"
 }

@@ -34,15 +34,9 @@ modprobe_cycles() {
 	head -n 5 /tmp/cycles.err
 }
 
-# slab_kb: kernel slab memory in kB once the reclaimable caches are
-# dropped and each slab cache shrunk (which also empties KASAN's
-# quarantine of freed objects), so only memory someone holds is counted.
+# slab_kb: kernel slab memory in kB after reclaim_memory.
 slab_kb() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	for _shrink in /sys/kernel/slab/*/shrink; do
-		echo 1 >"$_shrink"
-	done
+	reclaim_memory
 	awk '$1 == "Slab:" { print $2 }' /proc/meminfo
 }
 

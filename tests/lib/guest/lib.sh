@@ -78,6 +78,18 @@ kmsg_all() {
 	cat "$GUEST_STATE/kmsg.read"
 }
 
+# reclaim_memory: drop what the kernel can give back before memory is
+# measured: the page and dentry caches, and what each slab cache can
+# shrink (which also empties KASAN's quarantine of freed objects), so
+# only memory someone holds is counted.
+reclaim_memory() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	for _shrink in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$_shrink"
+	done
+}
+
 # lkm_loaded: the names of the loaded lkm-stack modules, as /proc/modules
 # lists them (newest first), one a line.
 lkm_loaded() {
