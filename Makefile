@@ -10,12 +10,12 @@ TARBALL := $(DIST)/lkm-stack-$(VERSION).tar.gz
 
 # Files that make up a source release.
 RELEASE_FILES := LICENSE README.md Makefile VERSION dkms.conf src debian \
-	rpm scripts
+	rpm scripts examples
 # The DKMS source tree (/usr/src/lkm-stack-VERSION): what dkms.conf builds
 # from, and this Makefile for whoever builds there by hand.  The one list
 # debian/rules, the RPM spec, make dkms-install, the bench and the tests
 # copy it by (make dkms-tree).
-DKMS_TREE_FILES := dkms.conf Makefile VERSION src
+DKMS_TREE_FILES := dkms.conf Makefile VERSION src scripts/lkm-stack-api
 # What kbuild leaves in src/: make clean deletes it, and no release, DKMS
 # tree or test copy takes it along.  (.gitignore and the tests' scratch
 # copies list the same; the version stage checks that they agree.)
@@ -38,8 +38,8 @@ help:
 	@echo "  dkms-install  add, build and install this tree through DKMS for KVER"
 	@echo "  dkms-remove   remove this version from DKMS for every kernel"
 	@echo "  dist          source tarball dist/lkm-stack-VERSION.tar.gz"
-	@echo "  deb           Debian package dist/lkm-stack-dkms_VERSION_all.deb"
-	@echo "  rpm           RPM package dist/lkm-stack-dkms-VERSION-RELEASE.noarch.rpm"
+	@echo "  deb           Debian packages dist/lkm-stack-dkms_VERSION_all.deb and examples/addon's"
+	@echo "  rpm           RPM packages dist/lkm-stack-dkms-VERSION-RELEASE.noarch.rpm and examples/addon's"
 	@echo "  check         the whole test suite (build matrix, packages, lint, VMs)"
 	@echo "  check-quick   the stages that boot no VM, for every edit"
 	@echo "  lint          checkpatch, sparse, W=1, lintian, rpmlint, shellcheck"
@@ -59,7 +59,7 @@ all: check-kdir
 # Works without kernel headers, unlike kbuild's own clean.
 .PHONY: clean
 clean:
-	find src \( -false $(foreach p,$(BUILD_PRODUCTS),-o -name '$(p)') \) \
+	find src examples \( -false $(foreach p,$(BUILD_PRODUCTS),-o -name '$(p)') \) \
 		-prune -exec rm -rf {} +
 	rm -rf "$(DIST)"
 
@@ -206,13 +206,19 @@ $(TARBALL): $(shell find $(RELEASE_FILES) -type f 2>/dev/null)
 		--exclude-vcs $(NO_BUILD_PRODUCTS) \
 		--transform='s,^,lkm-stack-$(VERSION)/,' $(RELEASE_FILES)
 
+# Each also builds examples/addon's package (a module of another package
+# built on core_lkm's exports; its own Makefile builds it) into dist/.
+ADDON := examples/addon
+
 .PHONY: deb
 deb: $(TARBALL)
 	scripts/build-deb "$(TARBALL)" "$(DIST)"
+	$(MAKE) -C $(ADDON) deb DIST="$(DIST)"
 
 .PHONY: rpm
 rpm: $(TARBALL)
 	scripts/build-rpm "$(TARBALL)" "$(DIST)"
+	$(MAKE) -C $(ADDON) rpm DIST="$(DIST)"
 
 # The test suite, the demo and the bench live in tests/, which the source
 # release (make dist) does not ship: there these targets say so in one

@@ -17,7 +17,8 @@
 # them first if this run has not:
 #   tree/     a scratch tree after "make dist", "make deb" and "make rpm",
 #             so tree/dist/ holds lkm-stack-VERSION.tar.gz,
-#             lkm-stack-dkms_VERSION_all.deb and the .noarch.rpm
+#             lkm-stack-dkms_VERSION_all.deb and the .noarch.rpm, and
+#             examples/addon's (lkm-stack-addon-dkms: .deb, .rpm, tarball)
 # with each target's output in TARGET.log and make's exit status in
 # TARGET.status (dist.*, deb.*, rpm.*).  The stages only read them.
 built_packages() {

@@ -21,7 +21,9 @@ srcdir=usr/src/lkm-stack-$version
 # The files a DKMS source tree needs, as paths relative to it.
 DKMS_TREE_FILES="dkms.conf Makefile VERSION src/Kbuild src/kernel.mk
 src/include/lkm_stack.h src/core/Kbuild src/core/core_lkm.c
-src/client/Kbuild src/client/client_lkm.c"
+src/client/Kbuild src/client/client_lkm.c scripts/lkm-stack-api"
+# examples/addon's, in its own DKMS tree (/usr/src/lkm-stack-addon-VERSION).
+ADDON_TREE_FILES="dkms.conf Kbuild Makefile addon_lkm.c"
 
 check_tarball() {
 	tarball=$pkgs/tree/dist/lkm-stack-$version.tar.gz
@@ -204,6 +206,64 @@ check_missing_tools_named() {
 	done
 }
 
+# check_addon_packages: make deb and make rpm also leave examples/addon's
+# packages in dist/: each installs the addon's DKMS tree, depends on the
+# API level the core's package provides, builds through the core's helper
+# and removes its version from DKMS.
+check_addon_packages() {
+	addon_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' \
+		"$LKM_STACK_TOP/examples/addon/dkms.conf")
+	addon_src=usr/src/lkm-stack-addon-$addon_version
+	level=$(sed -n 's/^#define LKM_STACK_API_LEVEL \([0-9]*\)$/\1/p' \
+		"$LKM_STACK_TOP/src/include/lkm_stack.h")
+	core_deb=$pkgs/tree/dist/lkm-stack-dkms_${version}_all.deb
+	core_rpm=$pkgs/tree/dist/lkm-stack-dkms-$version-1.noarch.rpm
+
+	deb=$pkgs/tree/dist/lkm-stack-addon-dkms_${addon_version}_all.deb
+	expect_success "make deb leaves lkm-stack-addon-dkms_${addon_version}_all.deb" \
+		test -f "$deb"
+	expect_match "deb lkm-stack-dkms Provides lkm-stack-api-$level" \
+		"(^|, )lkm-stack-api-$level(,|\$)" "$(dpkg-deb -f "$core_deb" Provides)"
+	expect_match "addon deb Depends on lkm-stack-api-$level" \
+		"(^|, )lkm-stack-api-$level(,|\$)" "$(dpkg-deb -f "$deb" Depends 2>&1)"
+	list=$(dpkg-deb -c "$deb" 2>&1 | awk '{ print $6 }' | sed 's,^\./,,')
+	for f in $ADDON_TREE_FILES; do
+		expect_in_list "addon deb installs /$addon_src/$f" "$addon_src/$f" "$list"
+	done
+	rm -rf "$work/addon-control"
+	dpkg-deb -e "$deb" "$work/addon-control" 2>/dev/null || true
+	expect_match "addon deb postinst builds through lkm-stack's helper" \
+		'^[[:space:]]*/usr/lib/lkm-stack/dkms-install-all-kernels' \
+		"$(cat "$work/addon-control/postinst" 2>&1)"
+	# shellcheck disable=SC2016 # matches prerm's literal $DKMS_NAME
+	expect_match "addon deb prerm removes its version from all kernels" \
+		'dkms remove -m \$DKMS_NAME -v \$DKMS_VERSION --all' \
+		"$(cat "$work/addon-control/prerm" 2>&1)"
+
+	rpmfile=$pkgs/tree/dist/lkm-stack-addon-dkms-$addon_version-1.noarch.rpm
+	expect_success "make rpm leaves lkm-stack-addon-dkms-$addon_version-1.noarch.rpm" \
+		test -f "$rpmfile"
+	expect_in_list "rpm lkm-stack-dkms Provides lkm-stack-api($level)" \
+		"lkm-stack-api($level)" "$(rpm -qp --provides "$core_rpm" 2>/dev/null)"
+	expect_in_list "addon rpm Requires lkm-stack-api($level)" \
+		"lkm-stack-api($level)" "$(rpm -qp --requires "$rpmfile" 2>/dev/null)"
+	expect_in_list "addon rpm Requires(posttrans): lkm-stack-api($level) (its helper)" \
+		"lkm-stack-api($level)" "$(requires_for posttrans "$rpmfile")"
+	expect_in_list "addon rpm Requires(preun): dkms" dkms \
+		"$(requires_for preun "$rpmfile")"
+	list=$(rpm -qpl "$rpmfile" 2>/dev/null)
+	for f in $ADDON_TREE_FILES; do
+		expect_in_list "addon rpm installs /$addon_src/$f" "/$addon_src/$f" "$list"
+	done
+	expect_eq "addon rpm %preun removes its version from all kernels" \
+		"exit 0
+dkms remove -m lkm-stack-addon -v $addon_version --all" \
+		"$(run_scriptlet "$(scriptlet preuninstall "$rpmfile")" 0 0)"
+	expect_match "addon rpm %posttrans builds through lkm-stack's helper" \
+		"/lkm-stack/dkms-install-all-kernels lkm-stack-addon/$addon_version" \
+		"$(scriptlet posttrans "$rpmfile")"
+}
+
 check_dpkg_buildpackage_in_tree() {
 	mkdir -p "$work/inplace"
 	scratch_tree "$work/inplace/lkm-stack"
@@ -220,6 +280,7 @@ scratch_tree "$work/tree"
 check_tarball
 check_deb
 check_rpm
+check_addon_packages
 check_missing_tools_named
 check_dpkg_buildpackage_in_tree
 

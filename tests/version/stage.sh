@@ -20,6 +20,36 @@ expect_eq "rpm spec newest changelog entry" "$want" \
 expect_eq "MODULE_VERSION (LKM_STACK_VERSION in the shared header)" "$want" \
 	"$(sed -n 's/^#define LKM_STACK_VERSION "\(.*\)"$/\1/p' src/include/lkm_stack.h)"
 
+# examples/addon is a project of its own, with its own version: its
+# carriers agree with its dkms.conf.
+section "version: examples/addon's carriers agree with its dkms.conf"
+addon=examples/addon
+addon_want=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' $addon/dkms.conf)
+expect_match "addon dkms.conf has a PACKAGE_VERSION" '^[0-9]' "$addon_want"
+expect_eq "addon debian/changelog newest entry" "$addon_want" \
+	"$(dpkg-parsechangelog -l $addon/debian/changelog -S Version)"
+expect_eq "addon rpm spec Version" "$addon_want" \
+	"$(sed -n 's/^Version: *//p' $addon/rpm/lkm-stack-addon-dkms.spec)"
+expect_eq "addon rpm spec newest changelog entry" "$addon_want" \
+	"$(sed -n '/^%changelog/{n;s/.* - \([^ ]*\)-[0-9]*$/\1/p;q}' $addon/rpm/lkm-stack-addon-dkms.spec)"
+
+# The API level other packages' modules depend on: one number in the
+# shared header, which the packages provide and the addon requires.
+section "version: the API level agrees with LKM_STACK_API_LEVEL"
+level=$(sed -n 's/^#define LKM_STACK_API_LEVEL \([0-9][0-9]*\)$/\1/p' src/include/lkm_stack.h)
+expect_match "lkm_stack.h defines LKM_STACK_API_LEVEL" '^[0-9]+$' "$level"
+expect_eq "debian/control Provides" "lkm-stack-api-$level" \
+	"$(sed -n 's/^Provides: *//p' debian/control)"
+expect_eq "rpm spec Provides" "lkm-stack-api($level)" \
+	"$(sed -n 's/^Provides: *//p' rpm/lkm-stack-dkms.spec)"
+expect_match "addon debian/control Depends on it" \
+	"(^|, )lkm-stack-api-$level(,|\$)" \
+	"$(sed -n 's/^Depends: *//p' $addon/debian/control)"
+expect_eq "addon rpm spec Requires and Requires(posttrans) it" \
+	"lkm-stack-api($level)
+lkm-stack-api($level)" \
+	"$(sed -n 's/^Requires\(([a-z]*)\)\{0,1\}: *\(lkm-stack-api.*\)/\2/p' $addon/rpm/lkm-stack-addon-dkms.spec)"
+
 # The Makefile keeps the list of kbuild's products (make clean, make dist,
 # make dkms-tree and the tests' scratch copies use it); .gitignore must
 # ignore every one of them.
