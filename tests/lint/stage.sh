@@ -126,17 +126,24 @@ c_sources() (
 	cd "$LKM_STACK_TOP" && find src -name '*.[ch]' | sort
 )
 
-# run_checkpatch DIR: checkpatch.pl from DIR on c_sources, from the top
-# so that its findings name the files as the repository does.
+# checkpatch_sources: c_sources and examples/addon's, which is written to
+# the same rules (it is the template for other packages' modules).
+checkpatch_sources() (
+	c_sources
+	cd "$LKM_STACK_TOP" && find examples -name '*.[ch]' | sort
+)
+
+# run_checkpatch DIR: checkpatch.pl from DIR on checkpatch_sources, from
+# the top so that its findings name the files as the repository does.
 run_checkpatch() (
 	cd "$LKM_STACK_TOP" &&
-		c_sources | xargs -r -d '\n' perl "$1/scripts/checkpatch.pl" \
+		checkpatch_sources | xargs -r -d '\n' perl "$1/scripts/checkpatch.pl" \
 			--strict --no-tree --terse --show-types -f
 )
 
 lint_checkpatch() {
-	section "lint: checkpatch --strict --no-tree on src/"
-	name="checkpatch --strict: $(c_sources | wc -l) C files under src/"
+	section "lint: checkpatch --strict --no-tree on src/ and examples/"
+	name="checkpatch --strict: $(checkpatch_sources | wc -l) C files under src/ and examples/"
 	if ! dir=$(checkpatch_dir 2>"$work/checkpatch.err"); then
 		judge checkpatch "$name" 1 "$CHECKPATCH_FINDING" \
 			"$(cat "$work/checkpatch.err")"
@@ -263,6 +270,9 @@ lint_deb() {
 	lint_with lintian "lintian lkm-stack_$version.dsc" \
 		"$LINTIAN_FINDING" host_lintian --fail-on error,warning \
 		"$work/source/lkm-stack_$version.dsc"
+	lint_with lintian "lintian lkm-stack-addon-dkms_${addon_version}_all.deb" \
+		"$LINTIAN_FINDING" host_lintian --fail-on error,warning \
+		"$pkgtree/dist/lkm-stack-addon-dkms_${addon_version}_all.deb"
 	judge_comments lintian "$LKM_STACK_TOP/debian/source/lintian-overrides" \
 		"$LKM_STACK_TOP"/debian/*.lintian-overrides
 }
@@ -314,6 +324,10 @@ lint_trixie() {
 	lint_with lintian "lintian $lintian_version --pedantic lkm-stack_$version.dsc" \
 		"$LINTIAN_PEDANTIC_FINDING" in_root "$trixie" lintian \
 		$LINTIAN_PEDANTIC "$trixie_source/lkm-stack_$version.dsc"
+	# shellcheck disable=SC2086 # the options split into words
+	lint_with lintian "lintian $lintian_version --pedantic lkm-stack-addon-dkms_${addon_version}_all.deb" \
+		"$LINTIAN_PEDANTIC_FINDING" in_root "$trixie" lintian \
+		$LINTIAN_PEDANTIC "$trixie_tree/dist/lkm-stack-addon-dkms_${addon_version}_all.deb"
 	mkdir -p "$policy_data/data/debian-policy"
 	cp "$trixie/usr/share/lintian/data/debian-policy/releases.json" \
 		"$policy_data/data/debian-policy/"
@@ -381,6 +395,11 @@ lint_rpm() {
 		"$pkgtree/dist/lkm-stack-dkms-$version"-*.noarch.rpm \
 		"$pkgtree/rpm/lkm-stack-dkms.spec"
 	judge_comments rpmlint "$LKM_STACK_TOP/rpm/lkm-stack-dkms.rpmlintrc"
+	lint_with rpmlint "rpmlint: examples/addon's .rpm and lkm-stack-addon-dkms.spec" \
+		"$RPMLINT_FINDING" rpmlint \
+		--rpmlintrc "$pkgtree/rpm/lkm-stack-dkms.rpmlintrc" \
+		"$pkgtree/dist/lkm-stack-addon-dkms-$addon_version"-*.noarch.rpm \
+		"$pkgtree/examples/addon/rpm/lkm-stack-addon-dkms.spec"
 }
 
 # is_shell_script FILE: FILE is named *.sh, or its first line is a #!
@@ -433,6 +452,8 @@ lint_w1_builds
 # The run's tarball, .deb and .rpm, made in a scratch tree (lib/packages.sh).
 pkgs=$(built_packages)
 pkgtree=$pkgs/tree
+addon_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' \
+	"$LKM_STACK_TOP/examples/addon/dkms.conf")
 lint_trixie
 lint_deb
 lint_dkms

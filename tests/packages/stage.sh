@@ -243,12 +243,12 @@ check_addon_packages() {
 	rpmfile=$pkgs/tree/dist/lkm-stack-addon-dkms-$addon_version-1.noarch.rpm
 	expect_success "make rpm leaves lkm-stack-addon-dkms-$addon_version-1.noarch.rpm" \
 		test -f "$rpmfile"
-	expect_in_list "rpm lkm-stack-dkms Provides lkm-stack-api($level)" \
-		"lkm-stack-api($level)" "$(rpm -qp --provides "$core_rpm" 2>/dev/null)"
-	expect_in_list "addon rpm Requires lkm-stack-api($level)" \
-		"lkm-stack-api($level)" "$(rpm -qp --requires "$rpmfile" 2>/dev/null)"
-	expect_in_list "addon rpm Requires(posttrans): lkm-stack-api($level) (its helper)" \
-		"lkm-stack-api($level)" "$(requires_for posttrans "$rpmfile")"
+	expect_in_list "rpm lkm-stack-dkms Provides lkm-stack-api = $level" \
+		"lkm-stack-api = $level" "$(rpm -qp --provides "$core_rpm" 2>/dev/null)"
+	expect_in_list "addon rpm Requires lkm-stack-api = $level" \
+		"lkm-stack-api = $level" "$(rpm -qp --requires "$rpmfile" 2>/dev/null)"
+	expect_in_list "addon rpm Requires(posttrans): lkm-stack-api (its helper)" \
+		lkm-stack-api "$(requires_for posttrans "$rpmfile")"
 	expect_in_list "addon rpm Requires(preun): dkms" dkms \
 		"$(requires_for preun "$rpmfile")"
 	list=$(rpm -qpl "$rpmfile" 2>/dev/null)

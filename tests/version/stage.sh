@@ -40,14 +40,14 @@ level=$(sed -n 's/^#define LKM_STACK_API_LEVEL \([0-9][0-9]*\)$/\1/p' src/includ
 expect_match "lkm_stack.h defines LKM_STACK_API_LEVEL" '^[0-9]+$' "$level"
 expect_eq "debian/control Provides" "lkm-stack-api-$level" \
 	"$(sed -n 's/^Provides: *//p' debian/control)"
-expect_eq "rpm spec Provides" "lkm-stack-api($level)" \
+expect_eq "rpm spec Provides" "lkm-stack-api = $level" \
 	"$(sed -n 's/^Provides: *//p' rpm/lkm-stack-dkms.spec)"
 expect_match "addon debian/control Depends on it" \
 	"(^|, )lkm-stack-api-$level(,|\$)" \
 	"$(sed -n 's/^Depends: *//p' $addon/debian/control)"
 expect_eq "addon rpm spec Requires and Requires(posttrans) it" \
-	"lkm-stack-api($level)
-lkm-stack-api($level)" \
+	"lkm-stack-api = $level
+lkm-stack-api = $level" \
 	"$(sed -n 's/^Requires\(([a-z]*)\)\{0,1\}: *\(lkm-stack-api.*\)/\2/p' $addon/rpm/lkm-stack-addon-dkms.spec)"
 
 # The Makefile keeps the list of kbuild's products (make clean, make dist,
