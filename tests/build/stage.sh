@@ -95,16 +95,19 @@ check_step_by_step_build() {
 	fi
 	expect_no_match "$kver: step-by-step: modpost resolves client_lkm's symbols" \
 		'undefined!' "$(cat "$2/steps.log")"
-	check_modversions "$kver" "$tree"
+	check_modversions "$kver" "$tree/src/core/Module.symvers" \
+		"$tree/src/client/client_lkm.ko" client
 }
 
-# check_modversions KVER TREE: where KVER has CONFIG_MODVERSIONS, that
-# core_lkm's Module.symvers gives each export a CRC and client_lkm.ko
-# recorded the same one; where it has not (sid's 7.x), one line saying
-# so, which passes only if the kernel's own configuration lacks it and
-# client_lkm.ko carries no CRCs (no __versions section).
+# check_modversions KVER SYMVERS KO WHO: where KVER has CONFIG_MODVERSIONS,
+# that core_lkm's Module.symvers SYMVERS gives each export a CRC and the
+# module KO (WHO: "client", "addon") recorded the same one; where it has
+# not (sid's 7.x), one line saying so, which passes only if the kernel's
+# own configuration lacks it and KO carries no CRCs (no __versions
+# section).
 check_modversions() {
-	kver=$1 tree=$2
+	kver=$1 symvers=$2 ko=$3 who=$4
+	: "${symvers_of:=}"
 	config=$(kernel_config "$kver") || config=
 	if [ -z "$config" ] || ! grep -qx 'CONFIG_MODULES=y' "$config"; then
 		fail "$kver: its kbuild configuration says whether it has CONFIG_MODVERSIONS" \
@@ -113,21 +116,56 @@ check_modversions() {
 		return
 	fi
 	if ! grep -qx 'CONFIG_MODVERSIONS=y' "$config"; then
-		name="$kver: no CONFIG_MODVERSIONS: symbol CRCs not compared (the kernel matches symbols by name); the vm stage proves the separately built modules load"
+		case $who in
+		client) why="the vm stage proves the separately built modules load" ;;
+		*) why="a mismatch would go unnoticed there, so the core's package rebuilds $who on every core upgrade (README, \"Build your own module on core_lkm\")" ;;
+		esac
+		name="$kver: no CONFIG_MODVERSIONS: $who's symbol CRCs not compared (the kernel matches symbols by name); $why"
 		# Its sections, as readelf reads them: .modinfo, but no
 		# __versions (the CRCs modprobe --dump-modversions shows).
-		sections=$(readelf -S -W "$tree/src/client/client_lkm.ko" 2>&1 |
+		sections=$(readelf -S -W "$ko" 2>&1 |
 			grep -oE ' (\.modinfo|__versions) |[Ee]rror.*' | sort -u)
 		expect_eq "$name" " .modinfo " "$sections"
 		return
 	fi
 	for sym in exp_int get_skey; do
-		crc=$(symvers_crc "$tree/src/core/Module.symvers" "$sym")
-		expect_match "$kver: core_lkm's Module.symvers exports $sym" \
+		crc=$(symvers_crc "$symvers" "$sym")
+		expect_match "$kver: core_lkm's Module.symvers exports $sym${symvers_of:+ ($symvers_of)}" \
 			'^0x[0-9a-f]{8}$' "$crc"
-		expect_eq "$kver: client's CRC for $sym matches core's export" \
-			"$crc" "$(client_crc "$tree/src/client/client_lkm.ko" "$sym")"
+		expect_eq "$kver: $who's CRC for $sym matches core's export" \
+			"$crc" "$(client_crc "$ko" "$sym")"
 	done
+}
+
+# check_addon_build KVER BUILDS (matrix_build's directory for KVER): the
+# API scripts/lkm-stack-api saved from the one-pass build, as DKMS's
+# POST_BUILD does, and examples/addon built against it alone (W=1):
+# modpost resolved addon_lkm's references from the saved Module.symvers,
+# with core's CRCs.
+check_addon_build() {
+	kver=$1 api=$2/addon/api
+	addon=$2/onepass/examples/addon/addon_lkm.ko
+	if build_succeeded "$2" addon; then
+		pass "$kver: examples/addon builds against the saved API (W=1)"
+	else
+		fail "$kver: examples/addon builds against the saved API (W=1)" \
+			"lkm-stack-api save, then make -C examples/addon succeed" \
+			"$(cat "$2/addon.log")"
+		return
+	fi
+	expect_eq "$kver: lkm-stack-api save: Module.symvers, the header, VERSION" \
+		"Module.symvers VERSION include/lkm_stack.h" \
+		"$(for f in Module.symvers VERSION include/lkm_stack.h; do
+			[ ! -f "$api/$f" ] || echo "$f"
+		done | paste -sd ' ')"
+	expect_eq "$kver: the saved VERSION" "$version" "$(cat "$api/VERSION" 2>&1)"
+	expect_no_match "$kver: addon: modpost resolves addon_lkm's symbols" \
+		'undefined!' "$(cat "$2/addon.log")"
+	expect_eq "$kver: addon_lkm depends" core_lkm "$(modinfo -F depends "$addon" 2>&1)"
+	expect_eq "$kver: addon_lkm records the core it was built against" \
+		"$version" "$(modinfo -F lkm_stack_core "$addon" 2>&1)"
+	symvers_of="the saved API" check_modversions "$kver" "$api/Module.symvers" \
+		"$addon" addon
 }
 
 # A line of make's output that says error or warning, in any case.
@@ -293,6 +331,7 @@ for kver in $kernels; do
 	builds=$(matrix_build "$kver")
 	check_one_pass_build "$kver" "$builds"
 	check_step_by_step_build "$kver" "$builds"
+	check_addon_build "$kver" "$builds"
 	check_staged_install "$kver" "$builds"
 	check_signed_install "$kver" "$builds"
 done

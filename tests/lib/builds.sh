@@ -65,12 +65,17 @@ kernel_config() {
 # has not:
 #   onepass/  a scratch tree after "make KVER=KVER W=1" (the default target)
 #   steps/    a scratch tree after "make -C src/core", then "-C src/client"
-# with each build's output in onepass.log / steps.log and make's exit
-# status in onepass.status / steps.status.  The two builds run side by
-# side: each mostly waits on one compiler at a time.
+#   addon/    after onepass: the API scripts/lkm-stack-api saves from the
+#             onepass build (addon/api/, as DKMS's POST_BUILD saves it),
+#             and onepass/examples/addon built against it
+# with each build's output in onepass.log / steps.log / addon.log and
+# make's exit status in onepass.status / steps.status / addon.status.
+# The steps build runs beside onepass-then-addon: each mostly waits on
+# one compiler at a time.
 matrix_build() {
 	_dir=${LKM_STACK_BUILDS:?}/$1
-	if [ ! -f "$_dir/onepass.status" ] || [ ! -f "$_dir/steps.status" ]; then
+	if [ ! -f "$_dir/onepass.status" ] || [ ! -f "$_dir/steps.status" ] ||
+		[ ! -f "$_dir/addon.status" ]; then
 		echo "building both modules for $1 (W=1) ..." >&2
 		rm -rf "$_dir"
 		mkdir -p "$_dir"
@@ -78,13 +83,16 @@ matrix_build() {
 		# share it.
 		if ! kernel_builds_on_host "$1" &&
 			! release_root_headers "$1" >/dev/null; then
-			for _kind in onepass steps; do
+			for _kind in onepass steps addon; do
 				echo "no build root with the headers of $1 (see the stage's output)" \
 					>"$_dir/$_kind.log"
 				echo 1 >"$_dir/$_kind.status"
 			done
 		else
-			build_one_pass "$_dir" "$@" &
+			{
+				build_one_pass "$_dir" "$@"
+				build_addon "$_dir" "$@"
+			} &
 			build_step_by_step "$_dir" "$@" &
 			wait
 		fi
@@ -101,6 +109,20 @@ build_one_pass() {
 	kernel_make "$_kver" -C "$_dir/onepass" KVER="$_kver" W=1 "$@" \
 		>"$_dir/onepass.log" 2>&1 || _status=$?
 	echo "$_status" >"$_dir/onepass.status"
+}
+
+# build_addon DIR KVER [MAKE-ARG...]: matrix_build's addon build, after
+# the onepass one.
+build_addon() {
+	_dir=$1 _kver=$2
+	shift 2
+	mkdir -p "$_dir/addon"
+	_status=0
+	{ (cd "$_dir/onepass" && scripts/lkm-stack-api save "$_dir/addon") &&
+		kernel_make "$_kver" -C "$_dir/onepass/examples/addon" \
+			KVER="$_kver" W=1 LKM_STACK_API="$_dir/addon/api" "$@"; } \
+		>"$_dir/addon.log" 2>&1 || _status=$?
+	echo "$_status" >"$_dir/addon.status"
 }
 
 # build_step_by_step DIR KVER [MAKE-ARG...]: matrix_build's steps build.

@@ -209,6 +209,9 @@ lint_w1_builds() {
 		judge W=1 "W=1 $kver: step-by-step build" \
 			"$(cat "$dir/steps.status")" "$W1_FINDING" \
 			"$(cat "$dir/steps.log")"
+		judge W=1 "W=1 $kver: examples/addon's build" \
+			"$(cat "$dir/addon.status")" "$W1_FINDING" \
+			"$(cat "$dir/addon.log")"
 	done
 }
 
