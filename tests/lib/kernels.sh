@@ -150,7 +150,8 @@ previous_kernel() {
 }
 
 # previous_kernels: the previous release of each series' amd64 kernel, one
-# a line: tests/reliability/stage.sh loads their modules into the newest.
+# a line: tests/reliability/stage.sh loads their modules into the newest
+# (foreign_kernels' previous-release).
 previous_kernels() {
 	previous_kernel 6.1 amd64
 	previous_kernel 6.12 amd64
@@ -164,13 +165,52 @@ demo_kernel() { newest_kernel 6.1 amd64; }
 # lifecycle_kernels: "OLD UPGRADE NEW": the lifecycle root's two kernels
 # (OLD, the previous 6.1 amd64 release, and NEW, the newest 6.12 amd64)
 # and the newer 6.1 that step 2 installs into it (UPGRADE).  make bench
-# shares the root, so it uses OLD and NEW too.
+# shares the root, so it uses OLD and NEW too; the upgrade stage starts
+# from the same root.  All three or nothing: with one unknown to apt the
+# line would shift the others into the wrong places, so this fails
+# instead, saying on stderr what apt knows.
 lifecycle_kernels() {
-	echo "$(previous_kernel 6.1 amd64) $(newest_kernel 6.1 amd64)" \
-		"$(newest_kernel 6.12 amd64)"
+	_lk_old=$(previous_kernel 6.1 amd64) || return 1
+	_lk_upgrade=$(newest_kernel 6.1 amd64) || return 1
+	_lk_new=$(newest_kernel 6.12 amd64) || return 1
+	if [ -z "$_lk_old" ] || [ -z "$_lk_upgrade" ] || [ -z "$_lk_new" ]; then
+		echo "the previous and the newest 6.1 amd64 kernel and the newest 6.12 amd64 one, as apt knows them: '$_lk_old' '$_lk_upgrade' '$_lk_new' (run apt-get update)" >&2
+		return 1
+	fi
+	echo "$_lk_old $_lk_upgrade $_lk_new"
 }
 # sig_enforce_kernel: the Debian kernel booted with module.sig_enforce=1.
 sig_enforce_kernel() { newest_kernel 6.12 amd64; }
+# foreign_kernels KVER: the kernels whose modules the reliability stage
+# has KVER load, for the kernel's version checks to judge (most are
+# refused), as "LABEL KVER" lines: other-series, the newest amd64 kernel
+# of the other series; other-flavour, the newest kernel of KVER's series
+# in another flavour (rt-amd64, or amd64 for an rt kernel); and for the
+# newest amd64 kernel of a series, previous-release, its previous release
+# (previous_kernel) if apt has one.  A kernel of no Debian 12 series
+# (Debian 13's, sid's, in LKM_STACK_KERNELS) counts as a 6.12.
+foreign_kernels() {
+	case $1 in
+	6.1.*) _fk_series=6.1 _fk_other_series=6.12 ;;
+	*) _fk_series=6.12 _fk_other_series=6.1 ;;
+	esac
+	case $(flavour_of "$1") in
+	rt-amd64) _fk_other_flavour=amd64 ;;
+	*) _fk_other_flavour=rt-amd64 ;;
+	esac
+	echo "other-series $(newest_kernel "$_fk_other_series" amd64)"
+	echo "other-flavour $(newest_kernel "$_fk_series" "$_fk_other_flavour")"
+	if [ "$1" = "$(newest_kernel "$_fk_series" amd64)" ]; then
+		_fk_previous=$(previous_kernel "$_fk_series" amd64)
+		[ -z "$_fk_previous" ] || echo "previous-release $_fk_previous"
+	fi
+}
+# sanitizer_debian_kernel: the Debian build of the sanitizer kernel's
+# source (linux-source-6.12, tests/lib/sanitizer-kernel.sh), whose
+# modules the reliability stage has the sanitizer kernel load: the same
+# source built with another configuration, which its version checks
+# must refuse.
+sanitizer_debian_kernel() { newest_kernel 6.12 amd64; }
 # sparse_kernels: the kernels sparse checks the sources against, one of
 # each series, one a line.
 sparse_kernels() {

@@ -62,26 +62,6 @@ VMALLOC_TOLERANCE_KB=64
 # The guest reports the kernel log lines that start an oops, a warning or
 # a sanitizer report: VM_KERNEL_TROUBLE (tests/lib/vm.sh).
 
-# foreign_kernels KVER: the kernels whose modules KVER is given, as
-# "LABEL KVER" lines: the other series, the other flavour of the same
-# release, and for the newest amd64 kernels the previous release.
-foreign_kernels() {
-	case $1 in
-	6.1.*) _series=6.1 _other_series=6.12 ;;
-	*) _series=6.12 _other_series=6.1 ;;
-	esac
-	case $1 in
-	*-rt-amd64) _other_flavour=amd64 ;;
-	*) _other_flavour=rt-amd64 ;;
-	esac
-	echo "other-series $(newest_kernel $_other_series amd64)"
-	echo "other-flavour $(newest_kernel $_series $_other_flavour)"
-	if [ "$1" = "$(newest_kernel $_series amd64)" ]; then
-		_previous=$(previous_kernel $_series amd64)
-		[ -z "$_previous" ] || echo "previous-release $_previous"
-	fi
-}
-
 build_modcycle() {
 	if out=$(gcc -static -O2 -Wall -Wextra -Werror -o "$work/modcycle" \
 		"$LKM_STACK_TOP/tests/reliability/modcycle.c" 2>&1); then
@@ -383,8 +363,8 @@ stress_debian() {
 		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
 }
 
-# foreign_modules KVER: the foreign_kernels of KVER with their builds, as
-# "LABEL KVER MODS" lines.
+# foreign_modules KVER: the foreign_kernels of KVER (tests/lib/kernels.sh)
+# with their builds, as "LABEL KVER MODS" lines.
 foreign_modules() {
 	foreign_kernels "$1" | while read -r _label _kver; do
 		_mods=$(modules_for "$_kver" </dev/null) || return 1
@@ -447,7 +427,7 @@ stress_sanitizer() {
 	fi
 	pass "sanitizer kernel builds ($(($(date +%s) - start))s)"
 	kver=$(cat "$dir/kernelrelease")
-	debian=$(newest_kernel 6.12 amd64)
+	debian=$(sanitizer_debian_kernel)
 	if ! mods=$(modules_for "$kver" KDIR="$dir/build") ||
 		! other=$(modules_for "$debian"); then
 		fail "$kver: modules build" "both modules" "see above"
@@ -479,7 +459,7 @@ main() {
 	for kver in $(kernel_matrix); do
 		stress_debian "$kver"
 	done
-	sig_enforce_debian "$(newest_kernel 6.12 amd64)"
+	sig_enforce_debian "$(sig_enforce_kernel)"
 	if [ "${LKM_STACK_SANITIZER:-1}" = 0 ]; then
 		section "stress and bad input: sanitizer kernel"
 		echo "LEFT OUT: the sanitizer kernel (LKM_STACK_SANITIZER=0); none of its checks ran"
