@@ -184,13 +184,57 @@ in_root() {
 	with_root_mounts "$1" chroot "$@"
 }
 
+# How long an apt-get in a root waits for the shared download cache
+# (seconds): see root_apt_waiting.
+: "${DEBIAN_ROOT_CACHE_LOCK_WAIT:=900}"
+
+# root_apt_waiting ROOT LOG APT-GET-ARG...: apt-get in ROOT, its output in
+# LOG.  Every root has the one download cache, DEBIAN_ROOT_ARCHIVES, as
+# its /var/cache/apt/archives, and apt-get does not wait for that
+# directory's lock as it does for dpkg's: while an apt-get in another
+# root holds it (another stage's, run at the same time), this one is
+# retried every 10 s for up to DEBIAN_ROOT_CACHE_LOCK_WAIT seconds, and
+# the time it waited is printed.
+root_apt_waiting() {
+	_raw_root=$1 _raw_log=$2
+	shift 2
+	_raw_waited=0
+	while :; do
+		_raw_status=0
+		in_root "$_raw_root" apt-get "$@" >"$_raw_log" 2>&1 ||
+			_raw_status=$?
+		if [ "$_raw_status" -eq 0 ] ||
+			[ "$_raw_waited" -ge "$DEBIAN_ROOT_CACHE_LOCK_WAIT" ] ||
+			! grep -q 'Could not get lock /var/cache/apt/archives/lock' \
+				"$_raw_log"
+		then
+			break
+		fi
+		[ "$_raw_waited" -gt 0 ] ||
+			echo "waiting for the download cache: $(grep -m 1 -o 'It is held by .*' "$_raw_log")"
+		sleep 10
+		_raw_waited=$((_raw_waited + 10))
+	done
+	[ "$_raw_waited" -eq 0 ] ||
+		echo "(waited ${_raw_waited}s for the download cache's lock)"
+	return "$_raw_status"
+}
+
 # root_apt ROOT APT-GET-ARG...: apt-get in ROOT, without questions or
-# recommended packages.
+# recommended packages, waiting for the download cache as
+# root_apt_waiting does: all of apt-get's output on stdout once it ends,
+# the waiting on stderr.
 root_apt() {
-	_root=$1
+	_ra_root=$1
 	shift
-	in_root "$_root" apt-get -y -q -o Dpkg::Use-Pty=0 \
-		--no-install-recommends "$@"
+	_ra_log=$(mktemp "${TMPDIR:-/tmp}/lkm-stack-root-apt.XXXXXX") ||
+		return 1
+	_ra_status=0
+	root_apt_waiting "$_ra_root" "$_ra_log" -y -q -o Dpkg::Use-Pty=0 \
+		--no-install-recommends "$@" >&2 || _ra_status=$?
+	cat "$_ra_log"
+	rm -f "$_ra_log"
+	return "$_ra_status"
 }
 
 # save_root ROOT TARBALL: pack ROOT (nothing mounted) atomically.

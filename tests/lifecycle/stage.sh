@@ -4,7 +4,8 @@
 # The package's life on a real Debian system, with the real dpkg, apt,
 # dkms and kmod: a debootstrapped bookworm root (cached, see
 # tests/lib/debian-root.sh) with dkms and two kernels, one 6.1 that is
-# not the newest and the newest 6.12.  Each run works on fresh copies of
+# not the newest and the newest 6.12 (lifecycle_kernels,
+# tests/lib/kernels.sh).  Each run works on fresh copies of
 # it, in a chroot and booted under QEMU:
 #
 #   1  apt-get install of the .deb builds for both kernels
@@ -73,12 +74,14 @@ existing() {
 	done
 }
 
-# apt_step NAME ROOT APT-GET-ARG...: apt-get in ROOT as a named check;
-# its output stays in apt_out.
+# apt_step NAME ROOT APT-GET-ARG...: apt-get in ROOT as a named check,
+# waiting for the shared download cache (root_apt); its output stays in
+# apt_out.  root_apt prints all of apt-get's output on stdout, and on
+# stderr only its waiting, which shows as it happens.
 apt_step() {
 	name=$1 root=$2
 	shift 2
-	if apt_out=$(root_apt "$root" "$@" 2>&1); then
+	if apt_out=$(root_apt "$root" "$@"); then
 		pass "$name"
 	else
 		fail "$name" "apt-get $* succeeds" "$apt_out"
@@ -199,13 +202,16 @@ expect_modprobe_works() {
 }
 
 prepare() {
-	old_kver=$(previous_kernel 6.1 amd64)
-	upgrade_kver=$(newest_kernel 6.1 amd64)
-	new_kver=$(newest_kernel 6.12 amd64)
-	if [ -z "$old_kver" ] || [ -z "$upgrade_kver" ] || [ -z "$new_kver" ]; then
-		give_up "kernels for the root" "two 6.1 and one 6.12 amd64 kernel known to apt" \
-			"'$old_kver' '$upgrade_kver' '$new_kver' (run apt-get update)"
+	# The root's two kernels and step 2's: lifecycle_kernels (lib/kernels.sh)
+	# says which they are, and on failure what apt knows of them.
+	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
+		give_up "kernels for the root" \
+			"the three lifecycle_kernels known to apt" \
+			"$(cat "$work/kernels.err")"
 	fi
+	# shellcheck disable=SC2086 # three kernel releases
+	set -- $kernels
+	old_kver=$1 upgrade_kver=$2 new_kver=$3
 	echo "kernels: $old_kver and $new_kver, then $upgrade_kver"
 
 	# The run's .deb and .rpm (lib/packages.sh).

@@ -22,9 +22,12 @@
 #      client_lkm uses it, the boot is healthy
 #
 # The judging of the package's state and of a boot is the lifecycle
-# stage's (expect_installed, check_boot, expect_modprobe_works), sourced
-# with LKM_STACK_JUDGE_ONLY=1 as tests/selftest/stage.sh does, so that
-# nothing of that stage runs.  Every step prints its time.  The first run
+# stage's (expect_installed, check_boot, expect_modprobe_works), and so
+# are its apt_step and the run's .deb (built_packages, lib/packages.sh):
+# sourced with LKM_STACK_JUDGE_ONLY=1 as tests/selftest/stage.sh does, so
+# that nothing of that stage runs.  Every apt-get in the root waits while
+# another stage's holds the shared download cache (root_apt_waiting,
+# tests/lib/debian-root.sh).  Every step prints its time.  The first run
 # downloads Debian 13's packages (about 170, 270 MB, for 129 upgraded and
 # 38 new) into the shared download cache, DEBIAN_ROOT_ARCHIVES; Debian
 # 13's package lists are fetched on every run.
@@ -47,55 +50,6 @@ FULL_UPGRADE="-y -q -o Dpkg::Use-Pty=0
 	-o Dpkg::Options::=--force-confdef
 	-o Dpkg::Options::=--force-confold
 	full-upgrade"
-
-# How long an apt-get in the root waits for the shared download cache
-# (seconds): see root_apt_waiting.
-CACHE_LOCK_WAIT=900
-
-# root_apt_waiting ROOT LOG APT-GET-ARG...: apt-get in ROOT, its output in
-# LOG.  Every root has the one download cache, DEBIAN_ROOT_ARCHIVES, as
-# its /var/cache/apt/archives, and apt-get does not wait for that
-# directory's lock as it does for dpkg's: while an apt-get in another
-# root holds it (another stage's, run at the same time), this one is
-# retried every 10 s for up to CACHE_LOCK_WAIT seconds, and the time it
-# waited is printed.
-root_apt_waiting() {
-	_root=$1 _log=$2
-	shift 2
-	_waited=0
-	while :; do
-		_status=0
-		in_root "$_root" apt-get "$@" >"$_log" 2>&1 || _status=$?
-		if [ "$_status" -eq 0 ] || [ "$_waited" -ge "$CACHE_LOCK_WAIT" ] ||
-			! grep -q 'Could not get lock /var/cache/apt/archives/lock' "$_log"
-		then
-			break
-		fi
-		[ "$_waited" -gt 0 ] ||
-			echo "waiting for the download cache: $(grep -m 1 -o 'It is held by .*' "$_log")"
-		sleep 10
-		_waited=$((_waited + 10))
-	done
-	[ "$_waited" -eq 0 ] ||
-		echo "(waited ${_waited}s for the download cache's lock)"
-	return "$_status"
-}
-
-# apt_step NAME ROOT APT-GET-ARG...: apt-get in ROOT with root_apt's
-# options (no questions, no recommended packages) as a named check,
-# waiting for the download cache (root_apt_waiting); its output stays in
-# apt_out.  (The lifecycle stage's, which does not wait.)
-apt_step() {
-	_step=$1 _step_root=$2
-	shift 2
-	if root_apt_waiting "$_step_root" "$work/apt.log" -y -q \
-		-o Dpkg::Use-Pty=0 --no-install-recommends "$@"; then
-		pass "$_step"
-	else
-		fail "$_step" "apt-get $* succeeds" "$(cat "$work/apt.log")"
-	fi
-	apt_out=$(cat "$work/apt.log")
-}
 
 # timed TITLE FUNCTION: a heading, FUNCTION, and how long it took, which
 # the stage's last lines repeat.
@@ -137,18 +91,22 @@ module_sums() {
 }
 
 prepare() {
-	# shellcheck disable=SC2046 # three kernel releases
-	set -- $(lifecycle_kernels)
-	old_kver=${1:-} meta_old_kver=${2:-} deb12_kver=${3:-}
-	if [ -z "$old_kver" ] || [ -z "$meta_old_kver" ] || [ -z "$deb12_kver" ]; then
+	# The lifecycle root's two kernels, and the newer one its
+	# linux-image-amd64 brings (lifecycle_kernels, lib/kernels.sh).
+	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
 		give_up "kernels for the root" \
-			"the lifecycle root's 6.1 and 6.12 amd64 kernels and the newest 6.1" \
-			"'$old_kver' '$meta_old_kver' '$deb12_kver' (run apt-get update)"
+			"the three lifecycle_kernels known to apt" \
+			"$(cat "$work/kernels.err")"
 	fi
-	scratch_tree "$work/tree"
-	if ! out=$(make -C "$work/tree" deb 2>&1); then
-		give_up "make deb" "the package built" "$out"
-	fi
+	# shellcheck disable=SC2086 # three kernel releases
+	set -- $kernels
+	old_kver=$1 meta_old_kver=$2 deb12_kver=$3
+	# The run's .deb (lib/packages.sh), the one the lifecycle stage tests.
+	pkgs=$(built_packages)
+	package_built "$pkgs" deb ||
+		give_up "make deb" "the package built" \
+			"make deb: $(cat "$pkgs/deb.log")"
+	dist=$pkgs/tree/dist
 	if ! root_tarball=$(test_root_tarball "$old_kver" "$deb12_kver"); then
 		give_up "Debian root" "a bookworm root with dkms and two kernels" \
 			"debootstrap or apt-get failed (see above)"
@@ -161,7 +119,7 @@ prepare() {
 step1_bookworm() {
 	apt_step "1: apt-get install linux-image-amd64 linux-headers-amd64" \
 		"$root" install linux-image-amd64 linux-headers-amd64
-	cp "$work/tree/dist/$deb" "$root/tmp/"
+	cp "$dist/$deb" "$root/tmp/"
 	apt_step "1: apt-get install ./$deb" "$root" install "/tmp/$deb"
 	echo "bookworm's $(in_root "$root" dkms --version)"
 	expect_installed 1 "$root" "$version" \
@@ -277,6 +235,8 @@ main() {
 	# remove_root first unmounts what a killed chroot command left mounted.
 	trap 'remove_root "$work"' EXIT
 	trap 'exit 1' HUP INT TERM
+	# Under tests/run the package is the run's; alone, this stage's own.
+	: "${LKM_STACK_BUILDS:=$work/builds}"
 	root=$work/root
 	times=
 
