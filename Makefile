@@ -40,6 +40,7 @@ help:
 	@echo "  dist          source tarball dist/lkm-stack-VERSION.tar.gz"
 	@echo "  deb           Debian packages dist/lkm-stack-dkms_VERSION_all.deb and examples/addon's"
 	@echo "  rpm           RPM packages dist/lkm-stack-dkms-VERSION-RELEASE.noarch.rpm and examples/addon's"
+	@echo "  repo          signed apt and RPM repositories of those packages in dist/repo (REPO_KEY=<gpg key id>, REPO_URL=<where served>)"
 	@echo "  check         the whole test suite (build matrix, packages, lint, VMs)"
 	@echo "  check-quick   the stages that boot no VM, for every edit"
 	@echo "  lint          checkpatch, sparse, W=1, lintian, rpmlint, shellcheck"
@@ -219,6 +220,21 @@ deb: $(TARBALL)
 rpm: $(TARBALL)
 	scripts/build-rpm "$(TARBALL)" "$(DIST)"
 	$(MAKE) -C $(ADDON) rpm DIST="$(DIST)"
+
+# Signed apt and RPM repositories of the packages deb and rpm build, in
+# REPO_DIR (scripts/build-repo says how, README.md "Publishing a
+# repository" how to serve them).  REPO_KEY=<GnuPG key id> signs with
+# the user's key; without it a throwaway test key is generated into
+# dist/repo-key.  REPO_URL is where the repository will be served, for the
+# .sources and .repo files it writes.
+REPO_KEY ?=
+REPO_URL ?=
+REPO_DIR ?= $(DIST)/repo
+
+.PHONY: repo
+repo: deb rpm
+	REPO_KEY="$(REPO_KEY)" REPO_URL="$(REPO_URL)" \
+		scripts/build-repo "$(DIST)" "$(REPO_DIR)"
 
 # The test suite, the demo and the bench live in tests/, which the source
 # release (make dist) does not ship: there these targets say so in one

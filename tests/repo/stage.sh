@@ -1,0 +1,468 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The signed repositories "make repo" builds, from the user's side
+# (issue 17, items 1 and 2).  "make repo" runs in a scratch tree, with
+# the throwaway test key it generates, and REPO_URL=file:///srv/lkm-stack-repo
+# so that the .sources file it writes is the one the root gets.  Then:
+#
+#   0  the host: make repo names the packages of missing tools; every file
+#      is there, InRelease verifies with gpgv against the exported key
+#   1  a fresh copy of the lifecycle stage's cached bookworm root (dkms and
+#      two kernels, test_root_tarball: no root of its own), with the
+#      repository copied to /srv/lkm-stack-repo, its .sources (Signed-By:
+#      the exported key) as the only apt source: apt-get update verifies it
+#   2  apt-get install lkm-stack-dkms, by name: DKMS builds for both
+#      kernels (the lifecycle stage's expect_installed)
+#   3  a 1.1 ("make deb" in another scratch tree, set-version) published
+#      into the same repository with scripts/build-repo and the same key:
+#      apt-get upgrade takes it, both kernels have 1.1 and nothing of 1.0
+#      is left in dkms status or under /lib/modules
+#   4  tampered copies of the repository: a Packages changed after signing
+#      (Hash Sum mismatch), and one re-signed by another key (NO_PUBKEY,
+#      "is not signed"): apt-get update refuses each, and nothing new is
+#      installed; the genuine one still verifies afterwards
+#   5  the RPM side, on the host: repomd.xml.asc verifies with gpg against
+#      the exported key (a changed repomd.xml does not); every .rpm passes
+#      rpm -K with the key imported into a scratch rpm database, fails
+#      without it, and a changed copy of a package fails
+#
+# The root's Debian sources are set aside: apt sees only the repository,
+# so nothing is downloaded and apt-get upgrade has nothing else to take
+# (dkms, the one dependency, is in the root already).  Its judges of the
+# package's state (expect_installed, apt_step) are the lifecycle stage's,
+# sourced with LKM_STACK_JUDGE_ONLY=1 as tests/upgrade/stage.sh does.
+set -eu
+LKM_STACK_JUDGE_ONLY=1
+. "$(dirname "$0")/../lifecycle/stage.sh"
+LKM_STACK_JUDGE_ONLY=
+
+# The upgrade published into the repository: 1.0 becomes 1.1.
+new_version=$(echo "$version" | awk -F. -v OFS=. '{ $NF = $NF + 1; print }')
+# Where the root has the repository, as the generated .sources names it.
+REPO_IN_ROOT=/srv/lkm-stack-repo
+# The version a tampered Packages offers: as long as new_version, so that
+# apt's complaint is the hash's, not the size's.
+FAKE_VERSION=$(echo "$new_version" | sed 's/[0-9]$/9/')
+
+# timed TITLE FUNCTION: a heading, FUNCTION, and how long it took.
+timed() {
+	section "repo $1"
+	started=$(date +%s)
+	"$2"
+	printf '(repo %s took %ss)\n' "$1" "$(($(date +%s) - started))"
+}
+
+# files_missing DIR FILE...: those of FILEs not in DIR, on one line.
+files_missing() {
+	_dir=$1
+	shift
+	for _f in "$@"; do
+		[ -s "$_dir/$_f" ] || printf '%s ' "$_f"
+	done
+}
+
+# key_fingerprint GNUPGHOME: the fingerprint of the (one) secret key there.
+key_fingerprint() {
+	gpg --homedir "$1" --batch --with-colons --list-secret-keys 2>/dev/null |
+		awk -F: '$1 == "fpr" { print $10; exit }'
+}
+
+# stop_agent GNUPGHOME: stop the gpg-agent gpg started for that home, if
+# any (gpg starts one per home; each of this stage's homes is its own).
+stop_agent() {
+	[ ! -d "$1" ] || gpgconf --homedir "$1" --kill gpg-agent 2>/dev/null || true
+}
+
+prepare() {
+	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
+		give_up "kernels for the root" \
+			"the three lifecycle_kernels known to apt" \
+			"$(cat "$work/kernels.err")"
+	fi
+	# shellcheck disable=SC2086 # three kernel releases
+	set -- $kernels
+	old_kver=$1 new_kver=$3
+	echo "kernels: $old_kver and $new_kver"
+
+	scratch_tree "$tree"
+	if out=$(make -C "$tree" repo REPO_URL="file://$REPO_IN_ROOT" 2>&1); then
+		pass "0: make repo"
+	else
+		give_up "0: make repo" "exit status 0" "$out"
+	fi
+	expect_match "0: make repo warns that its generated key is for testing only" \
+		'^warning: signing with a throwaway key .*: for testing only' "$out"
+	key_home=$tree/dist/repo-key
+	fpr=$(key_fingerprint "$key_home")
+	[ -n "$fpr" ] || give_up "0: the test key" \
+		"a secret key in $key_home" "none"
+	echo "repository: $repo, signed by $fpr"
+
+	scratch_tree "$tree_new"
+	if ! out=$("$tree_new/scripts/set-version" "$new_version" \
+		"Repository test upgrade." 2>&1 && make -C "$tree_new" deb 2>&1)
+	then
+		give_up "make deb ($new_version)" "the upgrade package built" "$out"
+	fi
+
+	if ! root_tarball=$(test_root_tarball "$old_kver" "$new_kver"); then
+		give_up "Debian root" "a bookworm root with dkms and two kernels" \
+			"debootstrap or apt-get failed (see above)"
+	fi
+	unpack_root "$root_tarball" "$root_dir"
+}
+
+# expect_tool_named NAME TOOL PACKAGE: build-repo, with TOOL missing from
+# PATH, fails before writing anything with one line naming PACKAGE.
+expect_tool_named() {
+	bin=$work/bin-without-$2
+	mkdir -p "$bin"
+	# Every command of /usr/bin and /bin, less TOOL (where /bin is a link
+	# to /usr/bin, cp refuses the second of each name: the same command).
+	cp -s /usr/bin/* /bin/* "$bin/" 2>/dev/null || true
+	rm -f "$bin/$2"
+	if out=$(PATH=$bin "$tree/scripts/build-repo" "$tree/dist" \
+		"$work/no-repo" 2>&1); then
+		fail "$1" "build-repo fails" "it succeeded: $out"
+	else
+		expect_eq "$1" "error: make repo needs: apt-get install $3" "$out"
+	fi
+	expect_eq "$1: nothing written" "" "$(existing "$work/no-repo")"
+}
+
+step0_host() {
+	expect_tool_named "0: without apt-ftparchive, build-repo names apt-utils" \
+		apt-ftparchive apt-utils
+	expect_tool_named "0: without createrepo_c, build-repo names createrepo-c" \
+		createrepo_c createrepo-c
+	expect_eq "0: the apt repository's files are there" "" \
+		"$(files_missing "$repo/deb" InRelease Release Release.gpg Packages \
+			Packages.gz "$deb" "lkm-stack-addon-dkms_${version}_all.deb")"
+	expect_eq "0: the RPM repository's files are there" "" \
+		"$(files_missing "$repo/rpm" repodata/repomd.xml \
+			repodata/repomd.xml.asc "lkm-stack-dkms-$version-1.noarch.rpm")"
+	expect_eq "0: the key and the client files are there" "" \
+		"$(files_missing "$repo" lkm-stack-archive-keyring.gpg \
+			lkm-stack-archive-keyring.asc lkm-stack.sources lkm-stack.repo)"
+	expect_eq "0: no private key in the repository" "" \
+		"$(find "$repo" -name '*.key' -o -name 'private-keys*' -o -name '*.kbx')"
+	for signed in InRelease Release.gpg; do
+		if [ "$signed" = InRelease ]; then
+			set -- "$repo/deb/InRelease"
+		else
+			set -- "$repo/deb/Release.gpg" "$repo/deb/Release"
+		fi
+		out=$(gpgv --status-fd 1 --keyring "$repo/lkm-stack-archive-keyring.gpg" \
+			"$@" 2>&1) || true
+		expect_match "0: $signed verifies with gpgv against the exported key" \
+			"^\\[GNUPG:\\] VALIDSIG $fpr " "$out"
+	done
+}
+
+# put_repo_in_root DIR: DIR as the root's repository, replacing the one
+# there (a copy: in_root unmounts whatever is mounted below the root).
+put_repo_in_root() {
+	rm -rf "$root_dir$REPO_IN_ROOT"
+	mkdir -p "$root_dir$REPO_IN_ROOT"
+	cp -R "$1/." "$root_dir$REPO_IN_ROOT/"
+	# apt reads file: URIs as the _apt user.
+	chmod -R a+rX "$root_dir$REPO_IN_ROOT"
+}
+
+# candidate: apt's candidate version of lkm-stack-dkms in the root.
+candidate() {
+	in_root "$root_dir" apt-cache policy lkm-stack-dkms |
+		sed -n 's/^ *Candidate: //p'
+}
+
+# installed_version: the version of lkm-stack-dkms dpkg has installed.
+installed_version() {
+	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
+	in_root "$root_dir" dpkg-query -W -f '${Version}' lkm-stack-dkms 2>&1
+}
+
+step1_update() {
+	# The repository, its key and its .sources, as the README tells users
+	# to add them; the Debian sources set aside (see the top).
+	put_repo_in_root "$repo"
+	mkdir -p "$root_dir/etc/apt/keyrings"
+	cp "$repo/lkm-stack-archive-keyring.gpg" "$root_dir/etc/apt/keyrings/"
+	cp "$repo/lkm-stack.sources" "$root_dir/etc/apt/sources.list.d/"
+	mv "$root_dir/etc/apt/sources.list.d/debian.sources" \
+		"$root_dir/etc/apt/debian.sources.set-aside"
+	expect_match "1: lkm-stack.sources has Signed-By: the exported key" \
+		'^Signed-By: /etc/apt/keyrings/lkm-stack-archive-keyring\.gpg$' \
+		"$(cat "$repo/lkm-stack.sources")"
+	apt_step "1: apt-get update" "$root_dir" update
+	expect_match "1: apt-get update reads the repository's InRelease" \
+		"file:$(re "$REPO_IN_ROOT")/deb \\./ InRelease" "$apt_out"
+	expect_no_match "1: apt-get update has no warning or error" \
+		'^(W|E|Err):' "$apt_out"
+	expect_eq "1: apt's candidate for lkm-stack-dkms" "$version" "$(candidate)"
+}
+
+step2_install() {
+	apt_step "2: apt-get install lkm-stack-dkms" "$root_dir" \
+		install lkm-stack-dkms
+	expect_eq "2: lkm-stack-dkms $version is installed" "$version" \
+		"$(installed_version)"
+	expect_installed 2 "$root_dir" "$version" "$old_kver" "$new_kver"
+}
+
+# lkm_module_versions: every core_lkm and client_lkm under the root's
+# /lib/modules, with its version: "PATH VERSION" lines.
+lkm_module_versions() {
+	(cd "$root_dir" && find lib/modules/ -name 'core_lkm.ko*' -o \
+		-name 'client_lkm.ko*') | sort | while read -r path; do
+		echo "/$path $(modinfo -F version "$root_dir/$path" 2>&1)"
+	done
+}
+
+step3_upgrade() {
+	# Published as a maintainer would: the packages of the new tree, into
+	# the same repository, signed with the same key (REPO_KEY, from the
+	# keyring make repo generated).
+	if out=$(REPO_KEY=$fpr GNUPGHOME=$key_home \
+		REPO_URL="file://$REPO_IN_ROOT" \
+		"$tree/scripts/build-repo" "$tree_new/dist" "$repo" 2>&1); then
+		pass "3: build-repo publishes $new_version with REPO_KEY"
+	else
+		fail "3: build-repo publishes $new_version with REPO_KEY" \
+			"exit status 0" "$out"
+	fi
+	stop_agent "$key_home"
+	expect_eq "3: Packages lists lkm-stack-dkms $version and $new_version" \
+		"$version $new_version" \
+		"$(awk '/^Package:/ { p = $2 } /^Version:/ && p == "lkm-stack-dkms" { print $2 }' \
+			"$repo/deb/Packages" | sort -V | paste -sd ' ')"
+	put_repo_in_root "$repo"
+	apt_step "3: apt-get update" "$root_dir" update
+	apt_step "3: apt-get upgrade" "$root_dir" upgrade
+	expect_match "3: apt-get upgrade upgrades lkm-stack-dkms" \
+		'^1 upgraded, 0 newly installed' "$apt_out"
+	expect_eq "3: lkm-stack-dkms $new_version is installed" "$new_version" \
+		"$(installed_version)"
+	expect_installed 3 "$root_dir" "$new_version" "$old_kver" "$new_kver"
+	versions=$(lkm_module_versions)
+	if [ -z "$versions" ]; then
+		fail "3: every lkm-stack module under /lib/modules is $new_version" \
+			"core_lkm and client_lkm under /lib/modules" "none"
+	else
+		expect_empty "3: every lkm-stack module under /lib/modules is $new_version" \
+			"$(printf '%s\n' "$versions" | grep -v " $(re "$new_version")\$" || true)"
+	fi
+	expect_eq "3: the sources of $version are gone" "" \
+		"$(existing "$root_dir/usr/src/lkm-stack-$version")"
+}
+
+# fake_upgrade DIR: change DIR/Packages (and Packages.gz) to offer
+# lkm-stack-dkms FAKE_VERSION, as a mirror's attacker would.
+fake_upgrade() {
+	sed -i "s/^Version: $(re "$new_version")\$/Version: $FAKE_VERSION/" \
+		"$1/deb/Packages"
+	gzip -9 -n -c "$1/deb/Packages" >"$1/deb/Packages.gz"
+}
+
+# forget_lists: delete the root's package lists of the repository, as on
+# a machine that has just added it.  apt fetches an index only when the
+# Release's hash of it differs from the one it has, so a Packages changed
+# behind an unchanged Release is only ever read by such a machine.
+forget_lists() {
+	rm -f "$root_dir"/var/lib/apt/lists/*"$(echo "$REPO_IN_ROOT" | tr / _)"_*
+}
+
+# expect_refused PREFIX HOW REGEX [LABEL]: apt-get update in the root,
+# with a tampered repository in place, refuses it with a message matching
+# REGEX, which the check names (or LABEL for it; its output stays in
+# update_out), and nothing new is offered or
+# installed.  HOW is "error": apt-get update fails, having no earlier
+# lists of the repository to fall back on; or "warning": it exits 0 and
+# says it keeps the previous lists, unchanged.
+expect_refused() {
+	status=0
+	update_out=$(root_apt "$root_dir" update) || status=$?
+	case $2 in
+	error)
+		if [ "$status" -ne 0 ]; then
+			pass "$1: apt-get update fails"
+		else
+			fail "$1: apt-get update fails" "a non-zero exit status" \
+				"status 0: $update_out"
+		fi ;;
+	warning)
+		expect_match "$1: apt-get update keeps the previous lists" \
+			'^W: .*The repository is not updated and the previous index files will be used' \
+			"$update_out" ;;
+	esac
+	expect_match "$1: apt-get update says ${4:-$3}" "$3" "$update_out"
+	out=$(root_apt "$root_dir" upgrade) || true
+	expect_match "$1: apt-get upgrade installs nothing" \
+		'^0 upgraded, 0 newly installed' "$out"
+	expect_eq "$1: apt's candidate is still $new_version" "$new_version" \
+		"$(candidate)"
+	expect_eq "$1: lkm-stack-dkms is still $new_version" "$new_version" \
+		"$(installed_version)"
+}
+
+step4_tampered() {
+	tampered=$work/tampered-packages
+	cp -R "$repo" "$tampered"
+	fake_upgrade "$tampered"
+	put_repo_in_root "$tampered"
+	forget_lists
+	expect_refused "4a: Packages changed after signing, new machine" error \
+		'Hash Sum mismatch'
+
+	# Another key signs a Release of the changed Packages: the attacker's
+	# whole repository, self-consistent, but not signed by the key apt
+	# trusts for it.
+	other_home=$work/other-gnupg
+	mkdir -m 700 "$other_home"
+	gpg --homedir "$other_home" --batch --quiet --passphrase '' \
+		--quick-generate-key "not the lkm-stack key" ed25519 sign never \
+		>/dev/null 2>&1
+	other=$(key_fingerprint "$other_home")
+	resigned=$work/tampered-key
+	cp -R "$repo" "$resigned"
+	fake_upgrade "$resigned"
+	rm -f "$resigned/deb/Release" "$resigned/deb/InRelease" \
+		"$resigned/deb/Release.gpg"
+	(cd "$resigned/deb" && apt-ftparchive release .) >"$work/Release"
+	mv "$work/Release" "$resigned/deb/Release"
+	gpg --homedir "$other_home" --batch --yes --quiet --clearsign \
+		--output "$resigned/deb/InRelease" "$resigned/deb/Release"
+	gpg --homedir "$other_home" --batch --yes --quiet --armor --detach-sign \
+		--output "$resigned/deb/Release.gpg" "$resigned/deb/Release"
+	stop_agent "$other_home"
+	# apt names the key by its long id: the fingerprint's last 16 digits.
+	no_pubkey="NO_PUBKEY $(printf '%s' "$other" | tail -c 16)"
+
+	# A machine with the genuine lists (4a left none: they come first)
+	# is warned, and keeps them.
+	put_repo_in_root "$repo"
+	apt_step "4b: (set-up) apt-get update from the genuine repository" \
+		"$root_dir" update
+	put_repo_in_root "$resigned"
+	expect_refused "4b: Release signed by another key" warning "$no_pubkey" \
+		"NO_PUBKEY <the other key>"
+	# A machine that has just added the repository: refused outright.
+	forget_lists
+	expect_refused "4b: Release signed by another key, new machine" error \
+		"$no_pubkey" "NO_PUBKEY <the other key>"
+	expect_match "4b: apt-get update says the repository is not signed" \
+		"^E: The repository 'file:$(re "$REPO_IN_ROOT")/deb \\./ InRelease' is not signed" \
+		"$update_out"
+
+	put_repo_in_root "$repo"
+	apt_step "4: the genuine repository verifies again: apt-get update" \
+		"$root_dir" update
+	expect_no_match "4: apt-get update has no warning or error" \
+		'^(W|E|Err):' "$apt_out"
+	expect_eq "4: apt's candidate is $new_version again" "$new_version" \
+		"$(candidate)"
+}
+
+# rpm_check RPM-ARG...: rpm with a scratch database and HOME (no
+# ~/.rpmmacros), its output on stdout; fails as rpm does.
+rpm_check() {
+	HOME=$work/rpm-home rpm --dbpath "$rpmdb" "$@" 2>&1
+}
+
+# expect_rpm_signed PREFIX RPM: rpm -K passes for RPM with the key
+# imported, and names the key: "Header V4 RSA/SHA512 Signature, key ID
+# <its short id>: OK".
+expect_rpm_signed() {
+	if out=$(rpm_check -Kv "$2"); then
+		expect_match "$1: rpm -K passes, signed by the exported key" \
+			"Signature, key ID $(printf '%s' "$fpr" | tail -c 8 |
+				tr 'A-F' 'a-f'): OK" "$out"
+	else
+		fail "$1: rpm -K passes, signed by the exported key" \
+			"exit status 0" "status $?: $out"
+	fi
+}
+
+step5_rpm() {
+	verify_home=$work/verify-gnupg
+	mkdir -m 700 "$verify_home"
+	gpg --homedir "$verify_home" --batch --quiet \
+		--import "$repo/lkm-stack-archive-keyring.asc" 2>/dev/null || true
+	repomd=$repo/rpm/repodata/repomd.xml
+	out=$(gpg --homedir "$verify_home" --batch --status-fd 1 \
+		--verify "$repomd.asc" "$repomd" 2>&1) || true
+	expect_match "5: repomd.xml.asc verifies with gpg against the exported key" \
+		"^\\[GNUPG:\\] VALIDSIG $fpr " "$out"
+	sed 's/<revision>/<revision>1/' "$repomd" >"$work/repomd.xml"
+	if out=$(gpg --homedir "$verify_home" --batch --status-fd 1 \
+		--verify "$repomd.asc" "$work/repomd.xml" 2>&1); then
+		fail "5: a changed repomd.xml fails to verify" "BADSIG" "$out"
+	else
+		expect_match "5: a changed repomd.xml fails to verify" \
+			'^\[GNUPG:\] BADSIG ' "$out"
+	fi
+	stop_agent "$verify_home"
+
+	rpmdb=$work/rpmdb
+	mkdir -p "$rpmdb" "$work/rpm-home"
+	rpms=$(find "$repo/rpm" -maxdepth 1 -name '*.rpm' | sort)
+	expect_eq "5: the RPM repository has both packages" \
+		"lkm-stack-addon-dkms lkm-stack-dkms" \
+		"$(for r in $rpms; do rpm -qp --qf '%{NAME}\n' "$r" 2>/dev/null; done |
+			sort | paste -sd ' ')"
+	first=$(printf '%s\n' "$rpms" | head -n 1)
+	if out=$(rpm_check -K "$first"); then
+		fail "5: rpm -K fails before the key is imported" "NOKEY" "$out"
+	else
+		expect_match "5: rpm -K fails before the key is imported" \
+			'NOKEY|SIGNATURES NOT OK' "$out"
+	fi
+	expect_success "5: rpm --import lkm-stack-archive-keyring.asc" \
+		rpm_check --import "$repo/lkm-stack-archive-keyring.asc"
+	for r in $rpms; do
+		expect_rpm_signed "5: ${r##*/}" "$r"
+	done
+	# One byte of the payload (at the end of the file) changed.
+	cp "$first" "$work/changed.rpm"
+	size=$(stat -c %s "$work/changed.rpm")
+	printf 'X' | dd of="$work/changed.rpm" bs=1 seek=$((size - 64)) \
+		conv=notrunc 2>/dev/null
+	if out=$(rpm_check -K "$work/changed.rpm"); then
+		fail "5: rpm -K fails for a changed copy of ${first##*/}" \
+			"a non-zero exit status" "status 0: $out"
+	else
+		expect_match "5: rpm -K fails for a changed copy of ${first##*/}" \
+			'NOT OK' "$out"
+	fi
+}
+
+clean_up() {
+	stop_agent "$key_home"
+	remove_root "$work"
+}
+
+main() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-repo.XXXXXX")
+	tree=$work/tree
+	tree_new=$work/tree-new
+	repo=$tree/dist/repo
+	root_dir=$work/root
+	key_home=$tree/dist/repo-key
+	# remove_root first unmounts what a killed chroot command left mounted.
+	trap clean_up EXIT
+	trap 'exit 1' HUP INT TERM
+
+	section "repo: make repo, and its repositories from the user's side"
+	timed "prepare (make repo, $new_version, cached root)" prepare
+	timed "0: on the host" step0_host
+	timed "5: RPM signatures" step5_rpm
+	timed "1: apt-get update" step1_update
+	timed "2: apt-get install by name" step2_install
+	timed "3: $new_version through apt-get upgrade" step3_upgrade
+	timed "4: tampered repositories" step4_tampered
+	timed "clean-up" clean_up
+
+	[ "${LKM_STACK_SUITE:-}" ] || summary
+}
+
+[ -n "${LKM_STACK_JUDGE_ONLY:-}" ] || main
