@@ -4,41 +4,57 @@
 # The signed repositories "make repo" builds, from the user's side
 # (issue 17, items 1 and 2).  "make repo" runs in a scratch tree, with
 # the throwaway test key it generates, and REPO_URL=file:///srv/lkm-stack-repo
-# so that the .sources file it writes is the one the root gets.  Then:
+# so that the .sources file it writes is the one the roots get; a 1.1
+# ("make deb" in another scratch tree, set-version) is then published
+# into the same repository with scripts/build-repo and the same key
+# (REPO_KEY), a copy of the 1.0 repository kept.  On the host:
 #
-#   0  the host: make repo names the packages of missing tools; every file
-#      is there, InRelease verifies with gpgv against the exported key
-#   1  a fresh copy of the lifecycle stage's cached bookworm root (dkms and
-#      two kernels, test_root_tarball: no root of its own), with the
-#      repository copied to /srv/lkm-stack-repo, its .sources (Signed-By:
-#      the exported key) as the only apt source: apt-get update verifies it
+#   0  make repo names the packages of missing tools; every file is
+#      there, InRelease verifies with gpgv against the exported key; the
+#      republished Packages lists 1.0 and 1.1
+#   5  the RPM side: repomd.xml.asc verifies with gpg against the exported
+#      key (a changed repomd.xml does not); every .rpm passes rpm -K with
+#      the key imported into a scratch rpm database, fails without it, and
+#      a changed copy of a package fails
+#
+# Then in each release's root (LKM_STACK_REPO_RELEASES, default
+# "bookworm trixie"), with two kernels of that release:
+#
+#   1  the 1.0 repository copied to /srv/lkm-stack-repo, its .sources
+#      (Signed-By: the exported key) the only apt source: apt-get update
+#      verifies it
 #   2  apt-get install lkm-stack-dkms, by name: DKMS builds for both
 #      kernels (the lifecycle stage's expect_installed)
-#   3  a 1.1 ("make deb" in another scratch tree, set-version) published
-#      into the same repository with scripts/build-repo and the same key:
-#      apt-get upgrade takes it, both kernels have 1.1 and nothing of 1.0
-#      is left in dkms status or under /lib/modules
-#   4  tampered copies of the repository: a Packages changed after signing
-#      (Hash Sum mismatch), and one re-signed by another key (NO_PUBKEY,
-#      "is not signed"): apt-get update refuses each, and nothing new is
-#      installed; the genuine one still verifies afterwards
-#   5  the RPM side, on the host: repomd.xml.asc verifies with gpg against
-#      the exported key (a changed repomd.xml does not); every .rpm passes
-#      rpm -K with the key imported into a scratch rpm database, fails
-#      without it, and a changed copy of a package fails
+#   3  the repository with 1.1: apt-get upgrade takes it, both kernels
+#      have 1.1 and nothing of 1.0 is left in dkms status or under
+#      /lib/modules
+#   4  tampered copies: a Packages changed after signing (Hash Sum
+#      mismatch), and a Release re-signed by another key (the key is
+#      unknown, "is not signed"): apt-get update refuses each, and
+#      nothing new is installed; the genuine one still verifies.  Each
+#      refusal's output is kept in dist/repo-logs/
 #
-# The root's Debian sources are set aside: apt sees only the repository,
-# so nothing is downloaded and apt-get upgrade has nothing else to take
-# (dkms, the one dependency, is in the root already).  Its judges of the
-# package's state (expect_installed, apt_step) are the lifecycle stage's,
-# sourced with LKM_STACK_JUDGE_ONLY=1 as tests/upgrade/stage.sh does.
+# Debian 12's root is the lifecycle stage's cached one (dkms and two
+# kernels, test_root_tarball: no root of its own); Debian 13's is a
+# cached root named "repo" (dkms 3.2.2, apt 3.0) with the kernels the
+# stacking stage's Debian 13 root has, whose packages the shared download
+# cache then holds already.  The roots' Debian sources are set aside:
+# apt sees only the repository, so nothing is downloaded and apt-get
+# upgrade has nothing else to take (dkms, the one dependency, is in the
+# root already).  The judges of the package's state (expect_installed,
+# apt_step) are the lifecycle stage's, sourced with
+# LKM_STACK_JUDGE_ONLY=1 as tests/upgrade/stage.sh does.
 set -eu
 LKM_STACK_JUDGE_ONLY=1
 . "$(dirname "$0")/../lifecycle/stage.sh"
 LKM_STACK_JUDGE_ONLY=
+. "$LKM_STACK_TOP/tests/lib/releases.sh"
 
+: "${LKM_STACK_REPO_RELEASES:=bookworm trixie}"
 # The upgrade published into the repository: 1.0 becomes 1.1.
 new_version=$(echo "$version" | awk -F. -v OFS=. '{ $NF = $NF + 1; print }')
+# apt-get update's refusals are kept here for a look after the run.
+logs=$LKM_STACK_TOP/dist/repo-logs
 # Where the root has the repository, as the generated .sources names it.
 REPO_IN_ROOT=/srv/lkm-stack-repo
 # The version a tampered Packages offers: as long as new_version, so that
@@ -75,16 +91,6 @@ stop_agent() {
 }
 
 prepare() {
-	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
-		give_up "kernels for the root" \
-			"the three lifecycle_kernels known to apt" \
-			"$(cat "$work/kernels.err")"
-	fi
-	# shellcheck disable=SC2086 # three kernel releases
-	set -- $kernels
-	old_kver=$1 new_kver=$3
-	echo "kernels: $old_kver and $new_kver"
-
 	scratch_tree "$tree"
 	if out=$(make -C "$tree" repo REPO_URL="file://$REPO_IN_ROOT" 2>&1); then
 		pass "0: make repo"
@@ -93,11 +99,11 @@ prepare() {
 	fi
 	expect_match "0: make repo warns that its generated key is for testing only" \
 		'^warning: signing with a throwaway key .*: for testing only' "$out"
-	key_home=$tree/dist/repo-key
 	fpr=$(key_fingerprint "$key_home")
 	[ -n "$fpr" ] || give_up "0: the test key" \
 		"a secret key in $key_home" "none"
 	echo "repository: $repo, signed by $fpr"
+	cp -R "$repo" "$repo_v1"
 
 	scratch_tree "$tree_new"
 	if ! out=$("$tree_new/scripts/set-version" "$new_version" \
@@ -105,12 +111,90 @@ prepare() {
 	then
 		give_up "make deb ($new_version)" "the upgrade package built" "$out"
 	fi
-
-	if ! root_tarball=$(test_root_tarball "$old_kver" "$new_kver"); then
-		give_up "Debian root" "a bookworm root with dkms and two kernels" \
-			"debootstrap or apt-get failed (see above)"
+	# Published as a maintainer would: the packages of the new tree, into
+	# the same repository, signed with the same key (REPO_KEY, from the
+	# keyring make repo generated).
+	if out=$(REPO_KEY=$fpr GNUPGHOME=$key_home \
+		REPO_URL="file://$REPO_IN_ROOT" \
+		"$tree/scripts/build-repo" "$tree_new/dist" "$repo" 2>&1); then
+		pass "0: build-repo publishes $new_version with REPO_KEY"
+	else
+		give_up "0: build-repo publishes $new_version with REPO_KEY" \
+			"exit status 0" "$out"
 	fi
+	stop_agent "$key_home"
+	expect_eq "0: Packages lists lkm-stack-dkms $version and $new_version" \
+		"$version $new_version" \
+		"$(awk '/^Package:/ { p = $2 } /^Version:/ && p == "lkm-stack-dkms" { print $2 }' \
+			"$repo/deb/Packages" | sort -V | paste -sd ' ')"
+	make_tampered_copies
+}
+
+# usr_lib_modules_dpkg_cfg: DEBIAN_ROOT_DPKG_CFG's rules for the
+# kernels' modules, for /usr/lib/modules, where Debian 13's kernel
+# packages put them (those rules name /lib/modules).
+usr_lib_modules_dpkg_cfg() {
+	printf '%s\n' "$DEBIAN_ROOT_DPKG_CFG" |
+		sed -n 's,^\(path-[a-z]*=\)/lib/modules/,\1/usr/lib/modules/,p'
+}
+
+# prepare_root: $release's two kernels (kver_a, kver_b) and a fresh copy
+# of its cached root with them; root_ready says whether there is one (if
+# not, the failure is recorded).
+prepare_root() {
+	root_ready=
+	find_root || return 0
+	remove_root "$root_dir"
 	unpack_root "$root_tarball" "$root_dir"
+	echo "root: $root_tarball; $(in_root "$root_dir" dkms --version 2>&1)"
+	root_ready=1
+}
+
+# find_root: the kernels and the cached root of prepare_root; false (the
+# failure recorded) if there is none.
+find_root() {
+	case $release in
+	bookworm)
+		if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
+			fail "$release: kernels for the root" \
+				"the three lifecycle_kernels known to apt" \
+				"$(cat "$work/kernels.err")"
+			return 1
+		fi
+		# shellcheck disable=SC2086 # three kernel releases
+		set -- $kernels
+		kver_a=$1 kver_b=$3
+		;;
+	trixie)
+		# The stacking stage's two (tests/stacking/stage.sh).
+		kver_a=$(release_kernels trixie amd64 | tail -n 2 | head -n 1)
+		kver_b=$(release_kernels trixie cloud-amd64 | tail -n 1)
+		;;
+	*)
+		fail "$release: kernels for the root" "bookworm or trixie" "$release"
+		return 1
+		;;
+	esac
+	if [ -z "$kver_a" ] || [ -z "$kver_b" ]; then
+		fail "$release: kernels for the root" "two kernels known to apt" \
+			"'$kver_a' '$kver_b' (run apt-get update)"
+		return 1
+	fi
+	echo "kernels: $kver_a and $kver_b"
+	case $release in
+	bookworm) root_tarball=$(test_root_tarball "$kver_a" "$kver_b") ;;
+	trixie)
+		root_tarball=$(DEBIAN_ROOT_SUITE=trixie DEBIAN_ROOT_NAME=repo \
+			DEBIAN_ROOT_DPKG_EXTRA=$(usr_lib_modules_dpkg_cfg) \
+			debian_root_tarball dkms xz-utils \
+			"linux-image-$kver_a" "linux-headers-$kver_a" \
+			"linux-image-$kver_b" "linux-headers-$kver_b")
+		;;
+	esac || {
+		fail "$release: Debian root" "a $release root with dkms and two kernels" \
+			"debootstrap or apt-get failed (see above)"
+		return 1
+	}
 }
 
 # expect_tool_named NAME TOOL PACKAGE: build-repo, with TOOL missing from
@@ -170,6 +254,13 @@ put_repo_in_root() {
 	chmod -R a+rX "$root_dir$REPO_IN_ROOT"
 }
 
+# upgrade_summary N: a regex for apt-get's line saying it upgrades N
+# packages and installs none: apt 2.6's (Debian 12) and apt 3.0's
+# "Summary:" (Debian 13).
+upgrade_summary() {
+	echo "^$1 upgraded, 0 newly installed|^ *Upgrading: $1, Installing: 0,"
+}
+
 # candidate: apt's candidate version of lkm-stack-dkms in the root.
 candidate() {
 	in_root "$root_dir" apt-cache policy lkm-stack-dkms |
@@ -185,29 +276,29 @@ installed_version() {
 step1_update() {
 	# The repository, its key and its .sources, as the README tells users
 	# to add them; the Debian sources set aside (see the top).
-	put_repo_in_root "$repo"
+	put_repo_in_root "$repo_v1"
 	mkdir -p "$root_dir/etc/apt/keyrings"
 	cp "$repo/lkm-stack-archive-keyring.gpg" "$root_dir/etc/apt/keyrings/"
 	cp "$repo/lkm-stack.sources" "$root_dir/etc/apt/sources.list.d/"
 	mv "$root_dir/etc/apt/sources.list.d/debian.sources" \
 		"$root_dir/etc/apt/debian.sources.set-aside"
-	expect_match "1: lkm-stack.sources has Signed-By: the exported key" \
+	expect_match "$release 1: lkm-stack.sources has Signed-By: the exported key" \
 		'^Signed-By: /etc/apt/keyrings/lkm-stack-archive-keyring\.gpg$' \
 		"$(cat "$repo/lkm-stack.sources")"
-	apt_step "1: apt-get update" "$root_dir" update
-	expect_match "1: apt-get update reads the repository's InRelease" \
+	apt_step "$release 1: apt-get update" "$root_dir" update
+	expect_match "$release 1: apt-get update reads the repository's InRelease" \
 		"file:$(re "$REPO_IN_ROOT")/deb \\./ InRelease" "$apt_out"
-	expect_no_match "1: apt-get update has no warning or error" \
+	expect_no_match "$release 1: apt-get update has no warning or error" \
 		'^(W|E|Err):' "$apt_out"
-	expect_eq "1: apt's candidate for lkm-stack-dkms" "$version" "$(candidate)"
+	expect_eq "$release 1: apt's candidate for lkm-stack-dkms" "$version" "$(candidate)"
 }
 
 step2_install() {
-	apt_step "2: apt-get install lkm-stack-dkms" "$root_dir" \
+	apt_step "$release 2: apt-get install lkm-stack-dkms" "$root_dir" \
 		install lkm-stack-dkms
-	expect_eq "2: lkm-stack-dkms $version is installed" "$version" \
+	expect_eq "$release 2: lkm-stack-dkms $version is installed" "$version" \
 		"$(installed_version)"
-	expect_installed 2 "$root_dir" "$version" "$old_kver" "$new_kver"
+	expect_installed "$release 2" "$root_dir" "$version" "$kver_a" "$kver_b"
 }
 
 # lkm_module_versions: every core_lkm and client_lkm under the root's
@@ -220,39 +311,23 @@ lkm_module_versions() {
 }
 
 step3_upgrade() {
-	# Published as a maintainer would: the packages of the new tree, into
-	# the same repository, signed with the same key (REPO_KEY, from the
-	# keyring make repo generated).
-	if out=$(REPO_KEY=$fpr GNUPGHOME=$key_home \
-		REPO_URL="file://$REPO_IN_ROOT" \
-		"$tree/scripts/build-repo" "$tree_new/dist" "$repo" 2>&1); then
-		pass "3: build-repo publishes $new_version with REPO_KEY"
-	else
-		fail "3: build-repo publishes $new_version with REPO_KEY" \
-			"exit status 0" "$out"
-	fi
-	stop_agent "$key_home"
-	expect_eq "3: Packages lists lkm-stack-dkms $version and $new_version" \
-		"$version $new_version" \
-		"$(awk '/^Package:/ { p = $2 } /^Version:/ && p == "lkm-stack-dkms" { print $2 }' \
-			"$repo/deb/Packages" | sort -V | paste -sd ' ')"
 	put_repo_in_root "$repo"
-	apt_step "3: apt-get update" "$root_dir" update
-	apt_step "3: apt-get upgrade" "$root_dir" upgrade
-	expect_match "3: apt-get upgrade upgrades lkm-stack-dkms" \
-		'^1 upgraded, 0 newly installed' "$apt_out"
-	expect_eq "3: lkm-stack-dkms $new_version is installed" "$new_version" \
+	apt_step "$release 3: apt-get update" "$root_dir" update
+	apt_step "$release 3: apt-get upgrade" "$root_dir" upgrade
+	expect_match "$release 3: apt-get upgrade upgrades lkm-stack-dkms" \
+		"$(upgrade_summary 1)" "$apt_out"
+	expect_eq "$release 3: lkm-stack-dkms $new_version is installed" "$new_version" \
 		"$(installed_version)"
-	expect_installed 3 "$root_dir" "$new_version" "$old_kver" "$new_kver"
+	expect_installed "$release 3" "$root_dir" "$new_version" "$kver_a" "$kver_b"
 	versions=$(lkm_module_versions)
 	if [ -z "$versions" ]; then
-		fail "3: every lkm-stack module under /lib/modules is $new_version" \
+		fail "$release 3: every lkm-stack module under /lib/modules is $new_version" \
 			"core_lkm and client_lkm under /lib/modules" "none"
 	else
-		expect_empty "3: every lkm-stack module under /lib/modules is $new_version" \
+		expect_empty "$release 3: every lkm-stack module under /lib/modules is $new_version" \
 			"$(printf '%s\n' "$versions" | grep -v " $(re "$new_version")\$" || true)"
 	fi
-	expect_eq "3: the sources of $version are gone" "" \
+	expect_eq "$release 3: the sources of $version are gone" "" \
 		"$(existing "$root_dir/usr/src/lkm-stack-$version")"
 }
 
@@ -282,6 +357,8 @@ forget_lists() {
 expect_refused() {
 	status=0
 	update_out=$(root_apt "$root_dir" update) || status=$?
+	mkdir -p "$logs"
+	printf '%s\n' "$update_out" >"$logs/$(echo "$1" | tr -c 'A-Za-z0-9.\n-' -).log"
 	case $2 in
 	error)
 		if [ "$status" -ne 0 ]; then
@@ -298,32 +375,30 @@ expect_refused() {
 	expect_match "$1: apt-get update says ${4:-$3}" "$3" "$update_out"
 	out=$(root_apt "$root_dir" upgrade) || true
 	expect_match "$1: apt-get upgrade installs nothing" \
-		'^0 upgraded, 0 newly installed' "$out"
+		"$(upgrade_summary 0)" "$out"
 	expect_eq "$1: apt's candidate is still $new_version" "$new_version" \
 		"$(candidate)"
 	expect_eq "$1: lkm-stack-dkms is still $new_version" "$new_version" \
 		"$(installed_version)"
 }
 
-step4_tampered() {
-	tampered=$work/tampered-packages
+# make_tampered_copies: two copies of the repository with 1.1, each
+# offering a fake FAKE_VERSION: tampered, whose Packages was changed
+# after signing; and resigned, whose Release of the changed Packages
+# another key signed (the attacker's whole repository, self-consistent,
+# but not signed by the key apt trusts for it).  unknown_key: how apt
+# names that key: gpgv (Debian 12) "NO_PUBKEY <its long id>", the
+# fingerprint's last 16 digits; sqv (Debian 13's apt) "Missing key
+# <its fingerprint>".
+make_tampered_copies() {
 	cp -R "$repo" "$tampered"
 	fake_upgrade "$tampered"
-	put_repo_in_root "$tampered"
-	forget_lists
-	expect_refused "4a: Packages changed after signing, new machine" error \
-		'Hash Sum mismatch'
 
-	# Another key signs a Release of the changed Packages: the attacker's
-	# whole repository, self-consistent, but not signed by the key apt
-	# trusts for it.
-	other_home=$work/other-gnupg
 	mkdir -m 700 "$other_home"
 	gpg --homedir "$other_home" --batch --quiet --passphrase '' \
 		--quick-generate-key "not the lkm-stack key" ed25519 sign never \
 		>/dev/null 2>&1
 	other=$(key_fingerprint "$other_home")
-	resigned=$work/tampered-key
 	cp -R "$repo" "$resigned"
 	fake_upgrade "$resigned"
 	rm -f "$resigned/deb/Release" "$resigned/deb/InRelease" \
@@ -335,31 +410,37 @@ step4_tampered() {
 	gpg --homedir "$other_home" --batch --yes --quiet --armor --detach-sign \
 		--output "$resigned/deb/Release.gpg" "$resigned/deb/Release"
 	stop_agent "$other_home"
-	# apt names the key by its long id: the fingerprint's last 16 digits.
-	no_pubkey="NO_PUBKEY $(printf '%s' "$other" | tail -c 16)"
+	unknown_key="NO_PUBKEY $(printf '%s' "$other" | tail -c 16)|Missing key $other"
+}
+
+step4_tampered() {
+	put_repo_in_root "$tampered"
+	forget_lists
+	expect_refused "$release 4a: Packages changed after signing, new machine" \
+		error 'Hash Sum mismatch'
 
 	# A machine with the genuine lists (4a left none: they come first)
 	# is warned, and keeps them.
 	put_repo_in_root "$repo"
-	apt_step "4b: (set-up) apt-get update from the genuine repository" \
+	apt_step "$release 4b: (set-up) apt-get update from the genuine repository" \
 		"$root_dir" update
 	put_repo_in_root "$resigned"
-	expect_refused "4b: Release signed by another key" warning "$no_pubkey" \
-		"NO_PUBKEY <the other key>"
+	expect_refused "$release 4b: Release signed by another key" warning \
+		"$unknown_key" "the other key's id"
 	# A machine that has just added the repository: refused outright.
 	forget_lists
-	expect_refused "4b: Release signed by another key, new machine" error \
-		"$no_pubkey" "NO_PUBKEY <the other key>"
-	expect_match "4b: apt-get update says the repository is not signed" \
+	expect_refused "$release 4b: Release signed by another key, new machine" \
+		error "$unknown_key" "the other key's id"
+	expect_match "$release 4b: apt-get update says the repository is not signed" \
 		"^E: The repository 'file:$(re "$REPO_IN_ROOT")/deb \\./ InRelease' is not signed" \
 		"$update_out"
 
 	put_repo_in_root "$repo"
-	apt_step "4: the genuine repository verifies again: apt-get update" \
+	apt_step "$release 4: the genuine repository verifies again: apt-get update" \
 		"$root_dir" update
-	expect_no_match "4: apt-get update has no warning or error" \
+	expect_no_match "$release 4: apt-get update has no warning or error" \
 		'^(W|E|Err):' "$apt_out"
-	expect_eq "4: apt's candidate is $new_version again" "$new_version" \
+	expect_eq "$release 4: apt's candidate is $new_version again" "$new_version" \
 		"$(candidate)"
 }
 
@@ -438,6 +519,7 @@ step5_rpm() {
 
 clean_up() {
 	stop_agent "$key_home"
+	stop_agent "$other_home"
 	remove_root "$work"
 }
 
@@ -446,6 +528,10 @@ main() {
 	tree=$work/tree
 	tree_new=$work/tree-new
 	repo=$tree/dist/repo
+	repo_v1=$work/repo-$version
+	tampered=$work/tampered-packages
+	resigned=$work/tampered-key
+	other_home=$work/other-gnupg
 	root_dir=$work/root
 	key_home=$tree/dist/repo-key
 	# remove_root first unmounts what a killed chroot command left mounted.
@@ -453,13 +539,18 @@ main() {
 	trap 'exit 1' HUP INT TERM
 
 	section "repo: make repo, and its repositories from the user's side"
-	timed "prepare (make repo, $new_version, cached root)" prepare
+	timed "prepare (make repo, $new_version published)" prepare
 	timed "0: on the host" step0_host
 	timed "5: RPM signatures" step5_rpm
-	timed "1: apt-get update" step1_update
-	timed "2: apt-get install by name" step2_install
-	timed "3: $new_version through apt-get upgrade" step3_upgrade
-	timed "4: tampered repositories" step4_tampered
+	for release in $LKM_STACK_REPO_RELEASES; do
+		section "repo: $release"
+		timed "$release: the root (cached)" prepare_root
+		[ -n "$root_ready" ] || continue
+		timed "$release 1: apt-get update" step1_update
+		timed "$release 2: apt-get install by name" step2_install
+		timed "$release 3: $new_version through apt-get upgrade" step3_upgrade
+		timed "$release 4: tampered repositories" step4_tampered
+	done
 	timed "clean-up" clean_up
 
 	[ "${LKM_STACK_SUITE:-}" ] || summary
