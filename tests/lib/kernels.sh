@@ -213,10 +213,21 @@ foreign_kernels() {
 sanitizer_debian_kernel() { newest_kernel 6.12 amd64; }
 # sparse_kernels: the kernels sparse checks the sources against, one of
 # each series, one a line.
+# Fails, saying so, when apt knows none of a series.
 sparse_kernels() {
-	newest_kernel 6.1 amd64
-	newest_kernel 6.12 amd64
+	for _sk in 6.1 6.12; do
+		_sk_kver=$(newest_kernel "$_sk" amd64) || return 1
+		if [ -z "$_sk_kver" ]; then
+			echo "no $_sk amd64 kernel known to apt: run apt-get update" >&2
+			return 1
+		fi
+		echo "$_sk_kver"
+	done
 }
+# dkms_lint_kernel: the kernel the lint stage has this host's dkms add and
+# build the package's tree for: the newest series, whose headers make
+# dkms's own checks (readelf, compression) do the most.
+dkms_lint_kernel() { newest_kernel 6.12 amd64; }
 # series_of KVER: the series of a kernel release: 6.1.0-57-amd64 is 6.1,
 # 6.12.117+deb12-rt-amd64 6.12.
 series_of() {

@@ -167,12 +167,16 @@ c_files() {
 }
 
 lint_sparse() {
-	section "lint: sparse (kbuild C=2) against the 6.1 and 6.12 amd64 headers"
-	for series in 6.1 6.12; do
-		kver=$(newest_kernel "$series" amd64)
-		if [ -z "$kver" ] || ! ensure_headers "$kver"; then
-			judge sparse "sparse $series amd64" 1 "$SPARSE_FINDING" \
-				"no headers of a $series amd64 kernel: run tests/install-deps"
+	section "lint: sparse (kbuild C=2) against the sparse kernels' headers (one of each series)"
+	if ! kvers=$(sparse_kernels 2>"$work/sparse-kernels.err"); then
+		judge sparse "sparse: the sparse kernels" 1 "$SPARSE_FINDING" \
+			"$(cat "$work/sparse-kernels.err")"
+		return
+	fi
+	for kver in $kvers; do
+		if ! ensure_headers "$kver"; then
+			judge sparse "sparse $kver" 1 "$SPARSE_FINDING" \
+				"no headers of $kver: run tests/install-deps"
 			continue
 		fi
 		dir=$(matrix_build "$kver")
@@ -184,6 +188,14 @@ lint_sparse() {
 		judge sparse "sparse $kver" "$status" "$SPARSE_FINDING" "$out"
 		expect_eq "sparse $kver: checked every .c file under src/" \
 			"$(c_files)" "$(checked_files "$out")"
+		# examples/addon, against the API saved from that build.
+		status=0
+		out=$(make -C "$dir/onepass/examples/addon" KVER="$kver" W=1 C=2 \
+			LKM_STACK_API="$dir/addon/api" 2>&1) || status=$?
+		judge sparse "sparse $kver: examples/addon" "$status" \
+			"$SPARSE_FINDING" "$out"
+		expect_eq "sparse $kver: checked addon_lkm.c" addon_lkm.c \
+			"$(checked_files "$out")"
 	done
 }
 
@@ -363,7 +375,7 @@ lint_dkms() {
 		"$(grep -E '^[[:space:]]*CLEAN=' "$LKM_STACK_TOP/dkms.conf" |
 			grep -Evx '[[:space:]]*CLEAN=("true"|true)' || true)"
 
-	kver=$(newest_kernel 6.12 amd64)
+	kver=$(dkms_lint_kernel)
 	if [ -z "$kver" ] || ! ensure_headers "$kver"; then
 		judge dkms "dkms $(dkms --version): add + build" 1 "$DKMS_FINDING" \
 			"no headers of a 6.12 amd64 kernel: run scripts/install-deps"
@@ -397,10 +409,11 @@ lint_rpm() {
 		--rpmlintrc "$pkgtree/rpm/lkm-stack-dkms.rpmlintrc" \
 		"$pkgtree/dist/lkm-stack-dkms-$version"-*.noarch.rpm \
 		"$pkgtree/rpm/lkm-stack-dkms.spec"
-	judge_comments rpmlint "$LKM_STACK_TOP/rpm/lkm-stack-dkms.rpmlintrc"
+	judge_comments rpmlint "$LKM_STACK_TOP/rpm/lkm-stack-dkms.rpmlintrc" \
+		"$LKM_STACK_TOP/examples/addon/rpm/lkm-stack-addon-dkms.rpmlintrc"
 	lint_with rpmlint "rpmlint: examples/addon's .rpm and lkm-stack-addon-dkms.spec" \
 		"$RPMLINT_FINDING" rpmlint \
-		--rpmlintrc "$pkgtree/rpm/lkm-stack-dkms.rpmlintrc" \
+		--rpmlintrc "$pkgtree/examples/addon/rpm/lkm-stack-addon-dkms.rpmlintrc" \
 		"$pkgtree/dist/lkm-stack-addon-dkms-$addon_version"-*.noarch.rpm \
 		"$pkgtree/examples/addon/rpm/lkm-stack-addon-dkms.spec"
 }
