@@ -87,9 +87,13 @@ check_dkms_tree() {
 	in_release all KVER="$kver"
 	in_release dkms-tree DKMS_TREE="$work/dkms-tree"
 	expect_eq "release: make dkms-tree DKMS_TREE=<dir> exits 0" 0 "$status"
+	# The tarball's files under each DKMS_TREE_FILES entry (a file, or
+	# a directory and everything in it).
+	_entries=$(makefile_var DKMS_TREE_FILES | tr ' ' '\n' |
+		sed 's/[.]/\\./g; s,.*,^&(/.*[^/])?$,' | paste -sd '|')
 	expect_eq "release: make dkms-tree copies the release's DKMS files, no build product" \
 		"$(tar -tzf "$tarball" | sed -n "s,^lkm-stack-$version/,,p" |
-			grep -E '^(dkms\.conf|Makefile|VERSION|src/.*[^/])$' | sort)" \
+			grep -E "$_entries" | sort)" \
 		"$(cd "$work/dkms-tree" && find . -type f | sed 's,^\./,,' | sort)"
 }
 
@@ -106,6 +110,8 @@ check_deb() {
 	expect_eq "release: make deb exits 0" 0 "$status"
 	expect_success "release: make deb leaves dist/lkm-stack-dkms_${version}_all.deb" \
 		test -f "$release/dist/lkm-stack-dkms_${version}_all.deb"
+	expect_success "release: make deb leaves examples/addon's lkm-stack-addon-dkms .deb" \
+		sh -c "ls '$release'/dist/lkm-stack-addon-dkms_*_all.deb"
 }
 
 check_rpm() {
@@ -113,6 +119,18 @@ check_rpm() {
 	expect_eq "release: make rpm exits 0" 0 "$status"
 	expect_success "release: make rpm leaves dist/lkm-stack-dkms-$version-1.noarch.rpm" \
 		test -f "$release/dist/lkm-stack-dkms-$version-1.noarch.rpm"
+	expect_success "release: make rpm leaves examples/addon's lkm-stack-addon-dkms .rpm" \
+		sh -c "ls '$release'/dist/lkm-stack-addon-dkms-*.noarch.rpm"
+}
+
+# make repo: both repositories, signed (with a throwaway key here).
+check_repo() {
+	in_release repo
+	expect_eq "release: make repo exits 0" 0 "$status"
+	for f in deb/InRelease deb/Release.gpg deb/Packages rpm/repodata/repomd.xml.asc; do
+		expect_success "release: make repo leaves dist/repo/$f" \
+			test -f "$release/dist/repo/$f"
+	done
 }
 
 check_needs_harness() {
@@ -140,6 +158,7 @@ check_target() {
 	dist) check_dist ;;
 	deb) check_deb ;;
 	rpm) check_rpm ;;
+	repo) check_repo ;;
 	*) fail "release: make $1" "a test for every target make help lists" \
 		"none for $1: add one to tests/release/stage.sh" ;;
 	esac
