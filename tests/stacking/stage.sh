@@ -35,6 +35,9 @@
 #      version of symbol get_skey"
 #   5  apt-get remove lkm-stack-dkms takes the addon with it (or refuses)
 #      and dpkg stays sane; purging both leaves nothing behind
+#   6  (bookworm only) the RPMs: rpm --root installs the core's, then the
+#      addon's, whose scriptlets build it for all three kernels with the
+#      root's dkms; erasing both leaves nothing behind
 #
 #   LKM_STACK_STACKING_RELEASES  the roots to run (default "bookworm trixie")
 #   LKM_STACK_STACKING_SERIAL=1  run them one after the other, not side by
@@ -54,7 +57,10 @@ LKM_STACK_JUDGE_ONLY=
 . "$(dirname "$0")/../lib/releases.sh"
 
 core_deb=$deb
-addon_deb=lkm-stack-addon-dkms_${version}_all.deb
+# examples/addon has a version of its own (its dkms.conf's).
+addon_pkg_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' \
+	"$LKM_STACK_TOP/examples/addon/dkms.conf")
+addon_deb=lkm-stack-addon-dkms_${addon_pkg_version}_all.deb
 # lifecycle's guest/ has the init every booted Debian root runs.
 stacking_guest=$LKM_STACK_TOP/tests/stacking/guest
 # The guests' serial consoles and apt's output are kept here for a look
@@ -621,8 +627,41 @@ step5_remove_and_purge() {
 		"$(package_status "$root_one" lkm-stack-dkms)$(package_status "$root_one" lkm-stack-addon-dkms)"
 }
 
-# run_release RELEASE: steps 1-5 in a root of RELEASE, then the steps'
-# times.
+# step6_rpm: the addon's RPM scriptlets against the root's real dkms, as
+# the lifecycle stage's step 9 runs the core's: rpm --root installs the
+# core's .rpm, then the addon's (its %posttrans builds through the core's
+# helper for every kernel), and erases both (their %preun remove them
+# from DKMS).  In the root step 5 left with nothing of ours and three
+# kernels.
+step6_rpm() {
+	core_rpm=$(echo "$dist/lkm-stack-dkms-$version"-*.noarch.rpm)
+	addon_rpm=$(echo "$dist/lkm-stack-addon-dkms-$addon_pkg_version"-*.noarch.rpm)
+	for file in "$core_rpm" "$addon_rpm"; do
+		if [ ! -f "$file" ]; then
+			fail "$release 6: make rpm left $(basename "$file")" "the file" \
+				"$(ls "$dist" 2>&1)"
+			return 0
+		fi
+	done
+	rpm_step "$release 6: rpm --root -i --nodeps $(basename "$core_rpm")" \
+		"$root_one" -i --nodeps "$core_rpm"
+	rpm_step "$release 6: rpm --root -i --nodeps $(basename "$addon_rpm")" \
+		"$root_one" -i --nodeps "$addon_rpm"
+	expect_installed "$release 6 (RPM)" "$root_one" "$version" \
+		"$kver_a" "$kver_b" "$kver_new"
+	expect_addon_built "$release 6 (RPM)" "$root_one" "$version" \
+		"$kver_a" "$kver_b" "$kver_new"
+	rpm_step "$release 6: rpm --root -e lkm-stack-addon-dkms lkm-stack-dkms" \
+		"$root_one" -e lkm-stack-addon-dkms lkm-stack-dkms
+	expect_nothing_left "$release 6 (RPM)" "$root_one"
+	expect_eq "$release 6 (RPM): no /var/lib/dkms/lkm-stack*" "" \
+		"$(existing "$root_one"/var/lib/dkms/lkm-stack*)"
+	expect_eq "$release 6 (RPM): no /var/lib/lkm-stack" "" \
+		"$(existing "$root_one/var/lib/lkm-stack")"
+}
+
+# run_release RELEASE: steps 1-5 (and on bookworm, 6) in a root of
+# RELEASE, then the steps' times.
 run_release() {
 	release=$1
 	DEBIAN_ROOT_SUITE=$release
@@ -641,6 +680,8 @@ run_release() {
 	timed "$release 3: core upgrade" step3_core_upgrade
 	timed "$release 4: boot $kver_new" step4_boot
 	timed "$release 5: remove and purge" step5_remove_and_purge
+	# The RPM side once: its scriptlets and dkms behave alike in both.
+	[ "$release" != bookworm ] || timed "$release 6: the RPMs" step6_rpm
 	remove_root "$root_one"
 	echo "stacking $release: the steps' times:"
 	printf '%s' "$times"
