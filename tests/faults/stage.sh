@@ -1,0 +1,643 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Faults during installation (issue 16, items 2, 3 and 4), in a chroot
+# into fresh copies of the lifecycle stage's cached Debian 12 root
+# (test_root_tarball: dkms 3.0.10 and two kernels with headers, OLD and
+# NEW of lifecycle_kernels; no root of its own, so no cold cost).  Each
+# fault prints what was injected, at which point (the observation that
+# triggered it), the recovery command, and the checks after it; the
+# stage ends with "faults survived: N of M" (a fault survives when all
+# of its checks pass).
+#
+#   2  killed maintainer script: the postinst's whole process tree
+#      (postinst, dkms-install-all-kernels, dkms, make) gets SIGKILL
+#      during "apt-get install ./lkm-stack-dkms_*.deb", at one of three
+#      points, each in a fresh root:
+#        2a  right after "dkms add" (DKMS's source link appears)
+#        2b  right after the first kernel's install (DKMS's
+#            kernel-<kver>-<arch> link appears; post_install and depmod
+#            come next; depmod made to take 2 s, as on a real system,
+#            see slow_depmod, so the kill lands before it ends)
+#        2c  during the second kernel's build (the DKMS make.log names
+#            that kernel)
+#      recovery: "dpkg --configure -a"; then every kernel has both
+#      modules, DKMS says installed for each (none left added or built),
+#      modules.dep has them, the API is published, dpkg --audit is empty.
+#        2d  the prerm's tree during "apt-get purge lkm-stack-dkms" (in
+#            2c's root), once "dkms remove" has taken the modules off one
+#            kernel (its depmod made slow as in 2b, so the kill lands in
+#            it); recovery: "dpkg --purge lkm-stack-dkms"; then nothing
+#            is left
+#   3  full disk: /var/lib/dkms on a tmpfs of FULL_DISK_SIZE (measured:
+#      a build here peaks at about 1.1 MB in the build directory, and
+#      each installed kernel keeps about 300 KB, most of it the copy of
+#      the kernel's .config, so 1500k holds the first kernel's build and
+#      not the second's), mounted inside the chroot command for the
+#      apt-get install; the one-line message naming the kernel and the
+#      fix, nothing partial or unregistered in /lib/modules, dpkg
+#      --audit clean; then the space is freed (the tmpfs unmounted and
+#      its files copied back onto the root's disk) and the command the
+#      message names is run: both modules installed for every kernel
+#   4  one transaction, two hooks: the package with a third kernel (the
+#      newest 6.1 amd64, lifecycle_kernels' UPGRADE) and its headers:
+#        4a  apt's own order: one "apt-get install ./deb linux-image-K
+#            linux-headers-K" (apt 2.6 unpacks all four, then configures
+#            lkm-stack-dkms before the kernel: the stage reports which)
+#        4b  the other order, forced with dpkg: all four unpacked in one
+#            "dpkg --unpack", then the kernel's packages configured (their
+#            DKMS hooks run while lkm-stack-dkms is only unpacked), then
+#            lkm-stack-dkms; or the reverse if apt took that one
+#      each: every kernel built exactly once (make's KERNELRELEASE= line
+#      counted per kernel in the output) and who built it, no error
+#      ("already installed" messages are reported, not failures), no
+#      dkms temp directory or lock left, dpkg --audit clean; these roots
+#      make no initramfs for the new kernel (skip_initramfs)
+#
+# tests/README.md ("Faults during installation") has the map;
+# LKM_STACK_FAULTS (default "2 3 4") picks the items, and apt's output and
+# the injection logs are kept in dist/faults-logs/.
+#
+# apt-get here downloads nothing but the third kernel, fetched first
+# while waiting for the shared download cache's lock (root_apt); every
+# other apt-get takes no apt lock (the root is the stage's own copy), as
+# tests/stacking/stage.sh does, so minutes of DKMS builds never hold the
+# download cache's lock every root shares.  The judges of the installed
+# state are the lifecycle stage's (expect_installed, expect_nothing_left,
+# expect_dpkg_sane), sourced with LKM_STACK_JUDGE_ONLY=1.
+set -eu
+LKM_STACK_JUDGE_ONLY=1
+. "$(dirname "$0")/../lifecycle/stage.sh"
+LKM_STACK_JUDGE_ONLY=
+. "$(dirname "$0")/inject.sh"
+
+logs=$LKM_STACK_TOP/dist/faults-logs
+arch=$(uname -m)
+# The tmpfs /var/lib/dkms gets in item 3 (see the top).
+FULL_DISK_SIZE=1500k
+
+# ftimed TITLE FUNCTION: a heading, FUNCTION, and how long it took.
+ftimed() {
+	section "faults $1"
+	started=$(date +%s)
+	"$2"
+	printf '(faults %s took %ss)\n' "$1" "$(($(date +%s) - started))"
+}
+
+# failures_so_far: how many checks have failed in this run (report.sh's
+# tally), to tell whether a fault was survived.
+failures_so_far() {
+	grep -c '^fail ' "$LKM_STACK_RESULTS" || true
+}
+
+# fault SCENARIO FUNCTION: run one fault's FUNCTION under a heading, and
+# count it as survived when none of its checks failed.
+fault() {
+	_f_before=$(failures_so_far)
+	ftimed "$1" "$2"
+	faults_total=$((faults_total + 1))
+	if [ "$(failures_so_far)" -eq "$_f_before" ]; then
+		faults_survived=$((faults_survived + 1))
+		echo "(fault $1: survived)"
+	else
+		faults_lost="$faults_lost
+  $1"
+		echo "(fault $1: NOT survived, see the FAIL lines above)"
+	fi
+}
+
+# root_apt_local ROOT LOG APT-GET-ARG...: apt-get in ROOT for what needs
+# no download, without apt's locks (see the top), its output in LOG.
+root_apt_local() {
+	_ral_root=$1 _ral_log=$2
+	shift 2
+	in_root "$_ral_root" apt-get -y -q -o Dpkg::Use-Pty=0 \
+		-o Debug::NoLocking=true --no-install-recommends "$@" \
+		>"$_ral_log" 2>&1
+}
+
+# in_root_logged NAME ROOT LOG COMMAND...: COMMAND in a chroot into ROOT
+# as the check NAME (it exits 0), its output in LOG and shown on failure.
+in_root_logged() {
+	_irl_name=$1 _irl_root=$2 _irl_log=$3
+	shift 3
+	if in_root "$_irl_root" "$@" >"$_irl_log" 2>&1; then
+		pass "$_irl_name"
+	else
+		fail "$_irl_name" "exit status 0 from: $*" \
+			"status $?; its output ends (all of it in $_irl_log):
+$(tail -n 30 "$_irl_log")"
+	fi
+}
+
+# fresh_root NAME: a fresh copy of the cached root in $work/NAME, with the
+# .deb in its /tmp; prints its path.
+fresh_root() {
+	_fr=$work/$1
+	unpack_root "$root_tarball" "$_fr"
+	cp "$dist/$deb" "$_fr/tmp/"
+	echo "$_fr"
+}
+
+# dkms_status_of ROOT: DKMS's status of lkm-stack in ROOT (its stderr has
+# readelf warnings about the 6.12 headers).
+dkms_status_of() {
+	in_root "$1" dkms status -m lkm-stack 2>/dev/null || true
+}
+
+# package_state ROOT: dpkg's status of lkm-stack-dkms in ROOT.
+package_state() {
+	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
+	in_root "$1" dpkg-query -W -f '${Status}' lkm-stack-dkms 2>/dev/null || true
+}
+
+# lkm_modules ROOT [KVER]: our modules under ROOT's /lib/modules (of KVER
+# only, if given), as paths in ROOT, sorted.
+lkm_modules() {
+	(cd "$1/lib/modules" &&
+		find "./${2:-}" \( -name 'core_lkm.ko*' -o -name 'client_lkm.ko*' \) \
+			-print 2>/dev/null) | sed 's,^\./*,/lib/modules/,' | sort
+}
+
+# has_module ROOT KVER MODULE: DKMS's copy of MODULE is in place for KVER.
+has_module() {
+	for _hm in "$1/lib/modules/$2/updates/dkms/$3".ko*; do
+		[ -e "$_hm" ] && return 0
+	done
+	return 1
+}
+
+# module_intact FILE: FILE (.ko or .ko.xz) is a whole module: the xz
+# stream is complete, and the ELF file ends with DKMS's signature (the
+# last thing written to it), which a truncated copy does not.
+module_intact() {
+	case $1 in
+	*.xz) xz -dc "$1" 2>/dev/null | tail -c 28 ;;
+	*) tail -c 28 "$1" ;;
+	esac | grep -q '~Module signature appended~'
+}
+
+# expect_recovered PREFIX ROOT KVER...: after a recovery, the package is
+# configured, every KVER has both modules of this version (the lifecycle
+# stage's expect_installed: dkms status, the files, modules.dep), DKMS
+# has nothing left half-done, the API is published for every KVER, and
+# dpkg --audit is empty.
+expect_recovered() {
+	_er=$1 _er_root=$2
+	shift 2
+	expect_eq "$_er: lkm-stack-dkms is configured" "install ok installed" \
+		"$(package_state "$_er_root")"
+	expect_installed "$_er" "$_er_root" "$version" "$@"
+	expect_no_match "$_er: dkms status: nothing stuck at added or built" \
+		': (added|built)' "$(dkms_status_of "$_er_root")"
+	for _er_kver in "$@"; do
+		expect_eq "$_er: $_er_kver: /var/lib/lkm-stack/$_er_kver/VERSION is $version (the API published)" \
+			"$version" "$(cat "$_er_root/var/lib/lkm-stack/$_er_kver/VERSION" 2>&1)"
+	done
+	expect_dpkg_sane "$_er" "$_er_root"
+}
+
+# Item 2's triggers: each prints what it saw and succeeds once the
+# postinst (or prerm) has reached its point.  They read only files of the
+# root ($root) under test, 20 times a second.
+trigger_after_add() {
+	_ta=$root/var/lib/dkms/lkm-stack/$version/source
+	[ -L "$_ta" ] || return 1
+	echo "dkms add done: /var/lib/dkms/lkm-stack/$version/source -> $(readlink "$_ta")"
+}
+trigger_first_kernel_installed() {
+	_tf=$root/var/lib/dkms/lkm-stack/kernel-$k1-$arch
+	[ -L "$_tf" ] || return 1
+	_tf_dep="does not list client_lkm yet"
+	! grep -qs '^updates/dkms/client_lkm' "$root/lib/modules/$k1/modules.dep" ||
+		_tf_dep="lists client_lkm already (depmod was done)"
+	echo "DKMS marked $k1 installed: /var/lib/dkms/lkm-stack/kernel-$k1-$arch -> $(readlink "$_tf") (post_install and depmod come next); its modules.dep $_tf_dep"
+}
+trigger_second_build() {
+	_ts=$(grep -s -m 1 "for kernel $k2 " \
+		"$root/var/lib/dkms/lkm-stack/$version/build/make.log") || return 1
+	echo "the DKMS build log, /var/lib/dkms/lkm-stack/$version/build/make.log, begins: $_ts"
+}
+trigger_one_kernel_removed() {
+	for _tr in "$k1" "$k2"; do
+		if ! has_module "$root" "$_tr" core_lkm; then
+			echo "dkms remove took core_lkm off $_tr (/lib/modules/$_tr/updates/dkms/ has none)"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# fault_state: what the root held once the killed processes were dead,
+# for kill_when's log: per kernel, DKMS's mark, the modules, modules.dep.
+fault_state() {
+	for _fs in "$k1" "$k2"; do
+		_fs_mark=no
+		[ ! -L "$root/var/lib/dkms/lkm-stack/kernel-$_fs-$arch" ] ||
+			_fs_mark=yes
+		_fs_dep=no
+		! grep -qs '^updates/dkms/client_lkm' \
+			"$root/lib/modules/$_fs/modules.dep" || _fs_dep=yes
+		echo "$_fs: DKMS marked installed: $_fs_mark; modules:" \
+			"$(lkm_modules "$root" "$_fs" | sed 's,.*/,,' | paste -sd ' ')" \
+			"; modules.dep lists client_lkm: $_fs_dep"
+	done
+	echo "leftovers in /tmp: $(find "$root/tmp" -maxdepth 1 -name 'dkms*' -printf '%f ')"
+}
+
+# run_killed PREFIX SCRIPT TRIGGER LOG APT-GET-ARG...: apt-get in $root
+# while kill_when watches for TRIGGER and kills the maintainer script
+# SCRIPT's tree; prints what was injected and when; the apt-get's status
+# in apt_status, its output in LOG, the injection's in LOG.kill.
+run_killed() {
+	_rk=$1 _rk_script=$2 _rk_trigger=$3 _rk_log=$4
+	shift 4
+	kill_when "$root" "$_rk_script" "$_rk_trigger" "$_rk_log.kill" &
+	watcher=$!
+	apt_status=0
+	root_apt_local "$root" "$_rk_log" "$@" || apt_status=$?
+	if kill -0 "$watcher" 2>/dev/null; then
+		kill "$watcher" 2>/dev/null || true
+		echo "missed: apt-get $* ended before the trigger fired" \
+			>>"$_rk_log.kill"
+	fi
+	wait "$watcher" 2>/dev/null || true
+	watcher=
+	echo "injected: SIGKILL to $_rk_script and every process under it, during apt-get $*"
+	sed 's/^/  /' "$_rk_log.kill"
+	echo "apt-get exited $apt_status; dpkg says lkm-stack-dkms is: $(package_state "$root")"
+	expect_match "$_rk: the kill happened at its point" '^trigger: ' \
+		"$(cat "$_rk_log.kill")"
+	expect_match "$_rk: apt-get reports the killed $_rk_script" \
+		'script subprocess was killed by signal' "$(cat "$_rk_log")"
+}
+
+# killed_install PREFIX ROOT-NAME TRIGGER: item 2 for one point of the
+# postinst; the root stays in $root.
+killed_install() {
+	root=$(fresh_root "$2")
+	if [ -n "${SLOW_DEPMOD:-}" ]; then
+		slow_depmod "$root"
+		echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
+	fi
+	_ki_log=$logs/$2-install.log
+	run_killed "$1" lkm-stack-dkms.postinst "$3" "$_ki_log" \
+		install "/tmp/$deb"
+	echo "recovery: dpkg --configure -a"
+	in_root_logged "$1: recovery: dpkg --configure -a succeeds" "$root" \
+		"$logs/$2-recovery.log" dpkg --configure -a
+	echo "recovery found: $(dkms_status_of "$root" | paste -sd ';' -)"
+	expect_recovered "$1" "$root" "$k1" "$k2"
+}
+
+item2a_after_add() {
+	killed_install "2a killed after dkms add" root-2a trigger_after_add
+	remove_root "$root"
+}
+
+# slow_depmod ROOT: depmod in ROOT takes 2 s more, as it does on a real
+# system: the test roots leave out the kernels' driver modules
+# (DEBIAN_ROOT_DPKG_CFG), so their depmod ends in a fraction of a second,
+# and a kill after DKMS marks a kernel installed would land only after it.
+# The real depmod is kmod under its own name, through a link elsewhere.
+slow_depmod() {
+	mkdir -p "$1/usr/lib/lkm-stack-faults"
+	ln -s /bin/kmod "$1/usr/lib/lkm-stack-faults/depmod"
+	rm "$1/usr/sbin/depmod"
+	printf '#!/bin/sh\n# tests/faults/stage.sh: a depmod as slow as a real one\nsleep 2\nexec /usr/lib/lkm-stack-faults/depmod "$@"\n' \
+		>"$1/usr/sbin/depmod"
+	chmod 755 "$1/usr/sbin/depmod"
+}
+
+item2b_after_first_kernel() {
+	SLOW_DEPMOD=1
+	killed_install "2b killed after $k1's install" root-2b \
+		trigger_first_kernel_installed
+	SLOW_DEPMOD=
+	remove_root "$root"
+}
+
+item2c_second_build() {
+	killed_install "2c killed in $k2's build" root-2c trigger_second_build
+	# The root stays for 2d's purge.
+}
+
+item2d_killed_purge() {
+	_kp="2d killed prerm"
+	if [ "$(package_state "$root")" != "install ok installed" ]; then
+		fail "$_kp: starts from an installed package" \
+			"install ok installed (2c's root)" "$(package_state "$root")"
+		return
+	fi
+	# dkms remove runs depmod after taking a kernel's modules away: as
+	# slow as a real system's, for the kill to land in it (2b's reason).
+	slow_depmod "$root"
+	echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
+	run_killed "$_kp" lkm-stack-dkms.prerm trigger_one_kernel_removed \
+		"$logs/root-2d-purge.log" purge lkm-stack-dkms
+	echo "recovery: dpkg --purge lkm-stack-dkms"
+	in_root_logged "$_kp: recovery: dpkg --purge lkm-stack-dkms succeeds" \
+		"$root" "$logs/root-2d-recovery.log" dpkg --purge lkm-stack-dkms
+	expect_nothing_left "$_kp" "$root"
+	expect_eq "$_kp: no /var/lib/lkm-stack" "" \
+		"$(existing "$root/var/lib/lkm-stack")"
+	expect_dpkg_sane "$_kp" "$root"
+	expect_eq "$_kp: dpkg has forgotten lkm-stack-dkms" "" \
+		"$(package_state "$root")"
+	remove_root "$root"
+}
+
+# The part of item 3 that runs in the chroot, while the small tmpfs is
+# mounted on /var/lib/dkms: the install, and what the judges need from
+# the full file system (DKMS's status, df, a copy of its files in
+# /var/lib/dkms.full to put back once space is freed); then the tmpfs
+# is unmounted.  $1 is the size, $2 the .deb.
+# shellcheck disable=SC2016 # expanded by the chroot's sh
+FULL_DISK_INSTALL='
+	set -u
+	mount -t tmpfs -o "size=$1,mode=0755" lkm-stack-fault /var/lib/dkms
+	status=0
+	apt-get -y -q -o Dpkg::Use-Pty=0 -o Debug::NoLocking=true \
+		--no-install-recommends install "$2" >/tmp/full-apt.log 2>&1 ||
+		status=$?
+	echo "$status" >/tmp/full-apt.status
+	df -k /var/lib/dkms >/tmp/full-df.txt
+	dkms status -m lkm-stack >/tmp/full-dkms-status.txt 2>/dev/null
+	cp -a /var/lib/dkms /var/lib/dkms.full
+	umount /var/lib/dkms'
+
+item3_full_disk() {
+	_fd="3 full disk"
+	root=$(fresh_root root-3)
+	echo "injected: /var/lib/dkms on a $FULL_DISK_SIZE tmpfs during apt-get install /tmp/$deb"
+	in_root "$root" sh -c "$FULL_DISK_INSTALL" sh "$FULL_DISK_SIZE" \
+		"/tmp/$deb" || true
+	cp "$root/tmp/full-apt.log" "$logs/root-3-install.log" 2>/dev/null || true
+	_fd_out=$(cat "$root/tmp/full-apt.log" 2>&1)
+	_fd_status=$(cat "$root/tmp/full-dkms-status.txt" 2>&1)
+	echo "at which point: $(grep -s -m 1 'No space left on device' \
+		"$root/var/lib/dkms.full/lkm-stack/$version/build/make.log" ||
+		echo 'no "No space left on device" in the build log')"
+	echo "the tmpfs when apt-get ended: $(tail -n 1 "$root/tmp/full-df.txt" 2>&1)"
+	echo "dkms status then: $(printf '%s\n' "$_fd_status" | paste -sd ';' -)"
+	expect_eq "$_fd: apt-get install succeeds (the failure is reported, not fatal)" \
+		0 "$(cat "$root/tmp/full-apt.status" 2>&1)"
+	expect_match "$_fd: $k1 (the first kernel) was built and installed" \
+		"^lkm-stack/$(re "$version"), $(re "$k1"), [^:]+: installed" \
+		"$_fd_status"
+	_fd_msg="lkm-stack: build for kernel $k2 failed: no space left on device under /var/lib/dkms or /lib/modules/$k2; free some, then run: dkms autoinstall -k $k2"
+	expect_in_list "$_fd: one line names $k2, the cause and the fix" \
+		"$_fd_msg" "$_fd_out"
+	expect_eq "$_fd: that is the package's only failure line" \
+		"$_fd_msg" "$(printf '%s\n' "$_fd_out" | grep -E '^lkm-stack: .*(failed|not built)' || true)"
+	expect_eq "$_fd: nothing of ours in /lib/modules/$k2" "" \
+		"$(lkm_modules "$root" "$k2")"
+	# Every module file there is whole and is one DKMS lists as
+	# installed for its kernel: no partial or unregistered .ko.
+	_fd_bad=
+	for _fd_ko in $(lkm_modules "$root"); do
+		_fd_kver=${_fd_ko#/lib/modules/}
+		_fd_kver=${_fd_kver%%/*}
+		module_intact "$root$_fd_ko" ||
+			_fd_bad="$_fd_bad$_fd_ko: truncated or unsigned
+"
+		printf '%s\n' "$_fd_status" |
+			grep -qE "^lkm-stack/$(re "$version"), $(re "$_fd_kver"), [^:]+: installed" ||
+			_fd_bad="$_fd_bad$_fd_ko: not installed for $_fd_kver in DKMS
+"
+	done
+	expect_empty "$_fd: every lkm module in /lib/modules is whole and registered" \
+		"$_fd_bad"
+	expect_dpkg_sane "$_fd: after the install" "$root"
+
+	_fd_cmd=$(printf '%s\n' "$_fd_out" |
+		sed -nE "s/^lkm-stack: build for kernel $(re "$k2") failed: .*, then run: //p" |
+		head -n 1)
+	if [ -z "$_fd_cmd" ]; then
+		_fd_cmd="dkms autoinstall -k $k2"
+		echo "(no command in the package's output: running the README's, $_fd_cmd)"
+	fi
+	echo "recovery: space freed (the tmpfs's files copied back onto the root's disk), then: $_fd_cmd"
+	in_root "$root" sh -c 'cp -a /var/lib/dkms.full/. /var/lib/dkms/ &&
+		rm -rf /var/lib/dkms.full'
+	# shellcheck disable=SC2086 # the command, split into its words
+	in_root_logged "$_fd: recovery: $_fd_cmd succeeds" "$root" \
+		"$logs/root-3-recovery.log" $_fd_cmd
+	echo "recovery found: $(dkms_status_of "$root" | paste -sd ';' -)"
+	expect_recovered "$_fd" "$root" "$k1" "$k2"
+	remove_root "$root"
+}
+
+# builds_by_kernel LOG: one "KVER BUILDER" line per DKMS build in LOG
+# (make's "KERNELRELEASE=KVER" line), BUILDER being what announced it
+# last: lkm-stack's helper ("lkm-stack: building and installing for
+# kernel KVER"), or a DKMS kernel hook ("/etc/kernel/...").
+builds_by_kernel() {
+	awk '
+		/^lkm-stack: building and installing for kernel / { who = "lkm-stack-dkms postinst" }
+		/^\/etc\/kernel\/[a-z_.]+\/dkms:$/ { who = $0; sub(/:$/, "", who); who = who " (kernel hook)" }
+		/^make .*KERNELRELEASE=/ {
+			k = $0; sub(/.*KERNELRELEASE=/, "", k); sub(/ .*/, "", k)
+			print k, (who ? who : "unknown")
+		}' "$1"
+}
+
+# expect_one_build_each PREFIX ROOT LOG: item 4's checks after a
+# transaction whose output is LOG.
+expect_one_build_each() {
+	_ob=$1 _ob_root=$2 _ob_log=$3
+	echo "what happened (from the output):"
+	grep -E '^(Setting up |lkm-stack: |dkms: |/etc/kernel/|make .*KERNELRELEASE=|Error!)|already installed' \
+		"$_ob_log" | sed -E 's/(KERNELRELEASE=[^ ]+) .*/\1 .../; s/^/  /'
+	_ob_builds=$(builds_by_kernel "$_ob_log")
+	for _ob_kver in "$k1" "$k3" "$k2"; do
+		_ob_n=$(printf '%s\n' "$_ob_builds" | grep -cE "^$(re "$_ob_kver") " || true)
+		expect_eq "$_ob: $_ob_kver: built exactly once" 1 "$_ob_n"
+		echo "  $_ob_kver built by: $(printf '%s\n' "$_ob_builds" |
+			sed -nE "s/^$(re "$_ob_kver") //p" | paste -sd ',' -)"
+	done
+	expect_no_match "$_ob: no DKMS error and no failed build in the output" \
+		'^Error!|^lkm-stack: .*(failed|not built)' "$(cat "$_ob_log")"
+	echo "  (\"already installed\" in the output: $(grep -c 'already installed' "$_ob_log" || true) lines, not counted as failures)"
+	expect_recovered "$_ob" "$_ob_root" "$k1" "$k3" "$k2"
+	expect_eq "$_ob: no dkms temporary directory or lock left in /tmp or /var/tmp" "" \
+		"$(find "$_ob_root/tmp" "$_ob_root/var/tmp" -maxdepth 1 -name 'dkms*' -printf '%p ')"
+	expect_eq "$_ob: no lock and no build area left in /var/lib/dkms" "" \
+		"$(cd "$_ob_root" && find var/lib/dkms \( -name '*lock*' -o -path "*/lkm-stack/$version/build" \) -print)"
+}
+
+# skip_initramfs ROOT: the new kernel's postinst makes no initramfs in
+# ROOT (run-parts skips a hook that is not executable).  It plays no part
+# in DKMS's hooks, which run before it, and under load it cost a minute
+# per kernel install.
+skip_initramfs() {
+	chmod -x "$1/etc/kernel/postinst.d/initramfs-tools"
+}
+
+# kernel_debs ROOT: the .debs (as paths in ROOT) that installing the
+# third kernel's image and headers in ROOT takes, from apt-get's
+# simulation: "Inst NAME (VERSION ... [ARCH])" lines.
+kernel_debs() {
+	in_root "$1" apt-get -s -o Debug::NoLocking=true --no-install-recommends \
+		install "linux-image-$k3" "linux-headers-$k3" 2>/dev/null |
+		sed -nE 's/^Inst ([^ ]+) \(([^ ]+) .*\[([^]]+)\]\)$/\1 \2 \3/p' |
+		while read -r _kd_name _kd_version _kd_arch; do
+			echo "/var/cache/apt/archives/${_kd_name}_$(echo "$_kd_version" |
+				sed 's/:/%3a/')_$_kd_arch.deb"
+		done
+}
+
+item4a_apt_order() {
+	_ao="4a apt's order"
+	root=$(fresh_root root-4a)
+	skip_initramfs "$root"
+	_ao_log=$logs/root-4a-install.log
+	if root_apt_local "$root" "$_ao_log" install "/tmp/$deb" \
+		"linux-image-$k3" "linux-headers-$k3"; then
+		pass "$_ao: apt-get install ./$deb linux-image-$k3 linux-headers-$k3 succeeds"
+	else
+		fail "$_ao: apt-get install ./$deb linux-image-$k3 linux-headers-$k3 succeeds" \
+			"exit status 0" "status $?: $(tail -n 30 "$_ao_log")"
+	fi
+	_ao_pkg=$(grep -n -m 1 '^Setting up lkm-stack-dkms ' "$_ao_log" | cut -d: -f1)
+	_ao_kernel=$(grep -n -m 1 "^Setting up linux-image-$(re "$k3") " "$_ao_log" | cut -d: -f1)
+	if [ -n "$_ao_pkg" ] && [ -n "$_ao_kernel" ]; then
+		if [ "$_ao_pkg" -lt "$_ao_kernel" ]; then
+			apt_took=package-first
+		else
+			apt_took=kernel-first
+		fi
+		echo "apt configured $apt_took (lkm-stack-dkms at line $_ao_pkg of its output, linux-image-$k3 at $_ao_kernel)"
+	else
+		apt_took=
+		fail "$_ao: apt configured both lkm-stack-dkms and linux-image-$k3" \
+			"a 'Setting up' line for each" "$(grep '^Setting up' "$_ao_log")"
+	fi
+	expect_one_build_each "$_ao ($apt_took)" "$root" "$_ao_log"
+	remove_root "$root"
+}
+
+item4b_other_order() {
+	case ${apt_took:-} in
+	kernel-first) _oo_order=package-first ;;
+	*) _oo_order=kernel-first ;;
+	esac
+	_oo="4b $_oo_order, forced with dpkg"
+	root=$(fresh_root root-4b)
+	skip_initramfs "$root"
+	_oo_log=$logs/root-4b-install.log
+	_oo_debs=$(kernel_debs "$root")
+	expect_match "$_oo: apt-get -s lists the kernel's .debs" \
+		"linux-image-$(re "$k3")_" "$_oo_debs"
+	# The kernel's packages by name, for dpkg --configure.
+	_oo_pkgs=$(printf '%s\n' "$_oo_debs" | sed 's,.*/,,; s,_.*,,')
+	echo "the kernel's packages: $(printf '%s\n' "$_oo_pkgs" | paste -sd ' ' -)"
+	# The same first phase as apt's: everything unpacked in one dpkg
+	# call; then the two configure orders.
+	# One line each: the lists as words.
+	_oo_debs_line=$(printf '%s\n' "$_oo_debs" | paste -sd ' ' -)
+	_oo_pkgs_line=$(printf '%s\n' "$_oo_pkgs" | paste -sd ' ' -)
+	case $_oo_order in
+	kernel-first)
+		echo "forced: dpkg --unpack (kernel's .debs and ./$deb); dpkg --configure (kernel's packages); dpkg --configure lkm-stack-dkms"
+		set -- "dpkg --unpack $_oo_debs_line /tmp/$deb" \
+			"dpkg --configure $_oo_pkgs_line" \
+			"dpkg --configure lkm-stack-dkms" ;;
+	package-first)
+		echo "forced: dpkg --unpack (kernel's .debs and ./$deb); dpkg --configure lkm-stack-dkms; dpkg --configure -a (the kernel's packages)"
+		set -- "dpkg --unpack $_oo_debs_line /tmp/$deb" \
+			"dpkg --configure lkm-stack-dkms" "dpkg --configure -a" ;;
+	esac
+	: >"$_oo_log"
+	for _oo_cmd in "$@"; do
+		echo "+ $_oo_cmd" >>"$_oo_log"
+		# shellcheck disable=SC2086 # the command, split into its words
+		if in_root "$root" $_oo_cmd >>"$_oo_log" 2>&1; then
+			pass "$_oo: ${_oo_cmd%% /*} succeeds"
+		else
+			fail "$_oo: ${_oo_cmd%% /*} succeeds" "exit status 0" \
+				"status $?: $(tail -n 30 "$_oo_log")"
+		fi
+	done
+	expect_one_build_each "$_oo" "$root" "$_oo_log"
+	remove_root "$root"
+}
+
+prepare() {
+	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
+		give_up "faults: kernels for the root" \
+			"the three lifecycle_kernels known to apt" \
+			"$(cat "$work/kernels.err")"
+	fi
+	# shellcheck disable=SC2086 # three kernel releases
+	set -- $kernels
+	# The root's kernels in the order the helper builds them
+	# (/lib/modules/*/ sorted: 6.1.0-N before 6.12), and item 4's third.
+	k1=$1 k3=$2 k2=$3
+	echo "kernels: $k1 and $k2 in the root; $k3 joins them in item 4"
+	pkgs=$(built_packages)
+	package_built "$pkgs" deb ||
+		give_up "faults: make deb" "the package built" \
+			"make deb: $(cat "$pkgs/deb.log")"
+	dist=$pkgs/tree/dist
+	if ! root_tarball=$(test_root_tarball "$k1" "$k2"); then
+		give_up "faults: Debian root" \
+			"the lifecycle's bookworm root with dkms and two kernels" \
+			"debootstrap or apt-get failed (see above)"
+	fi
+	echo "root: $root_tarball"
+	case " $items " in
+	*" 4 "*)
+		# The third kernel into the shared download cache, waiting for
+		# its lock: every later apt-get downloads nothing.
+		root=$(fresh_root root-download)
+		if ! out=$(root_apt "$root" install --download-only \
+			"linux-image-$k3" "linux-headers-$k3"); then
+			give_up "faults: download linux-image-$k3 linux-headers-$k3" \
+				"apt-get --download-only succeeds" "$out"
+		fi
+		remove_root "$root"
+		;;
+	esac
+}
+
+main() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-faults.XXXXXX")
+	watcher=
+	# remove_root first unmounts what a killed chroot command left mounted.
+	trap '[ -z "$watcher" ] || kill "$watcher" 2>/dev/null; remove_root "$work"' EXIT
+	trap 'exit 1' HUP INT TERM
+	# Under tests/run the packages are the run's; alone, this stage's own.
+	: "${LKM_STACK_BUILDS:=$work/builds}"
+	items=${LKM_STACK_FAULTS:-2 3 4}
+	mkdir -p "$logs"
+	faults_total=0 faults_survived=0 faults_lost=
+
+	section "faults: killed scripts, a full disk, two hooks in one transaction (issue 16, items 2-4), Debian 12 chroot"
+	ftimed "prepare (package, cached root)" prepare
+	for item in $items; do
+		case $item in
+		2)
+			fault "2a: postinst killed right after dkms add" item2a_after_add
+			fault "2b: postinst killed right after the first kernel's install" \
+				item2b_after_first_kernel
+			fault "2c: postinst killed during the second kernel's build" \
+				item2c_second_build
+			fault "2d: prerm killed during apt-get purge" item2d_killed_purge
+			;;
+		3) fault "3: full disk under /var/lib/dkms" item3_full_disk ;;
+		4)
+			fault "4a: package and kernel in one apt-get, apt's order" \
+				item4a_apt_order
+			fault "4b: package and kernel, the other order" item4b_other_order
+			;;
+		*) fail "faults: item $item" "one of 2 3 4" "$item" ;;
+		esac
+	done
+
+	section "faults"
+	echo "faults survived: $faults_survived of $faults_total${faults_lost:+; not:$faults_lost}"
+	[ "${LKM_STACK_SUITE:-}" ] || summary
+}
+
+main
