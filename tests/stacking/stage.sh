@@ -35,11 +35,14 @@
 #      version of symbol get_skey"
 #   5  apt-get remove lkm-stack-dkms takes the addon with it (or refuses)
 #      and dpkg stays sane; purging both leaves nothing behind
+#   sid  (a root named "stacking" with sid's newest amd64 kernel, which
+#      has no CONFIG_MODVERSIONS) 1's one transaction, 3, 5: the addon's
+#      stamp proves the rebuild where the kernel would not notice
 #   6  (bookworm only) the RPMs: rpm --root installs the core's, then the
 #      addon's, whose scriptlets build it for all three kernels with the
 #      root's dkms; erasing both leaves nothing behind
 #
-#   LKM_STACK_STACKING_RELEASES  the roots to run (default "bookworm trixie")
+#   LKM_STACK_STACKING_RELEASES  the roots to run (default "bookworm trixie sid")
 #   LKM_STACK_STACKING_SERIAL=1  run them one after the other, not side by
 #                                side
 #
@@ -163,7 +166,17 @@ addon_version() {
 # has_modversions ROOT KVER: KVER's kernel checks symbol CRCs
 # (CONFIG_MODVERSIONS=y in ROOT's /boot/config-KVER).
 has_modversions() {
-	grep -qs '^CONFIG_MODVERSIONS=y$' "$1/boot/config-$2"
+	grep -qs '^CONFIG_MODVERSIONS=y$' "$(root_kernel_config "$1" "$2")"
+}
+
+# root_kernel_config ROOT KVER: KVER's configuration in ROOT: /boot's, or
+# where sid's kernel packages put it (/usr/lib/modules/KVER/config).
+root_kernel_config() {
+	if [ -f "$1/boot/config-$2" ] || [ ! -f "$1/usr/lib/modules/$2/config" ]; then
+		echo "$1/boot/config-$2"
+	else
+		echo "$1/usr/lib/modules/$2/config"
+	fi
 }
 
 # crc_digits: a filter: the CRC in its first field ("0x0123abcd") as 8
@@ -271,9 +284,9 @@ expect_addon_built() {
 # Module.symvers published for KVER; on another, one line says there is
 # nothing to compare.
 expect_addon_crcs() {
-	if [ ! -f "$2/boot/config-$3" ]; then
-		fail "$1: /boot/config-$3 says whether the kernel has MODVERSIONS" \
-			"the file" "none"
+	if [ ! -f "$(root_kernel_config "$2" "$3")" ]; then
+		fail "$1: the kernel's configuration says whether it has MODVERSIONS" \
+			"/boot/config-$3 or /usr/lib/modules/$3/config" "neither"
 		return
 	fi
 	if ! has_modversions "$2" "$3"; then
@@ -371,6 +384,17 @@ select_kernels() {
 		kver_new=$(release_kernels trixie amd64 | tail -n 1)
 		[ "$kver_a" != "$kver_new" ] || kver_a=
 		;;
+	sid)
+		# One kernel: sid's newest amd64 (no CONFIG_MODVERSIONS).
+		kver_a=$(release_kernels sid amd64 | tail -n 1)
+		if [ -z "$kver_a" ]; then
+			fail "$release: a kernel for the root" "sid's newest amd64 kernel known to apt" \
+				"none (run apt-get update)"
+			return 1
+		fi
+		echo "kernel: $kver_a"
+		return 0
+		;;
 	esac
 	if [ -z "$kver_a" ] || [ -z "$kver_b" ] || [ -z "$kver_new" ]; then
 		fail "$release: kernels for the root" "three kernels of $release known to apt" \
@@ -391,6 +415,11 @@ cached_root() {
 			debian_root_tarball dkms openssl xz-utils \
 			"linux-image-$kver_a" "linux-headers-$kver_a" \
 			"linux-image-$kver_b" "linux-headers-$kver_b" ;;
+	sid)
+		DEBIAN_ROOT_NAME=stacking \
+			DEBIAN_ROOT_DPKG_EXTRA=$(usr_lib_modules_dpkg_cfg) \
+			debian_root_tarball dkms openssl xz-utils \
+			"linux-image-$kver_a" "linux-headers-$kver_a" ;;
 	esac
 }
 
@@ -401,10 +430,12 @@ prepare_root() {
 		return 0
 	fi
 	unpack_root "$root_tarball" "$root_one"
-	unpack_root "$root_tarball" "$root_seq"
-	echo "root: $root_tarball ($(du -sm "$root_one" | cut -f1) MB unpacked, twice)"
+	# sid runs step 1's one transaction only (see step_sid).
+	[ "$release" = sid ] || unpack_root "$root_tarball" "$root_seq"
+	echo "root: $root_tarball ($(du -sm "$root_one" | cut -f1) MB unpacked)"
 	echo "its $(in_root "$root_one" dkms --version 2>&1)"
 	for dir in "$root_one" "$root_seq"; do
+		[ -d "$dir" ] || continue
 		cp "$dist/$core_deb" "$dist/$addon_deb" \
 			"$work/tree-new/dist/$new_deb" "$dir/tmp/"
 	done
@@ -660,8 +691,29 @@ step6_rpm() {
 		"$(existing "$root_one/var/lib/lkm-stack")"
 }
 
+# step_sid: on sid's kernel, which has no CONFIG_MODVERSIONS and so would
+# not notice an addon built against another core, the package's rebuild
+# is what protects: both packages installed in one transaction, then the
+# core upgraded as in step 3; the addon's stamp (modinfo lkm_stack_core)
+# shows it was rebuilt against the new core.  No boot: loading is proven
+# on sid by the vm stage, and the kernel matches symbols by name there.
+step_sid() {
+	expect_eq "$release: $kver_a has no CONFIG_MODVERSIONS: a stale addon would load unnoticed, the stamp shows the rebuild" \
+		"no" "$(if has_modversions "$root_one" "$kver_a"; then echo yes; else echo no; fi)"
+	apt_step "$release 1: apt-get install ./$core_deb ./$addon_deb (one transaction)" \
+		"$root_one" install "/tmp/$core_deb" "/tmp/$addon_deb"
+	expect_installed "$release 1" "$root_one" "$version" "$kver_a"
+	expect_addon_built "$release 1" "$root_one" "$version" "$kver_a"
+	apt_step "$release 3: apt-get install ./$new_deb (core upgrade, get_skey(long))" \
+		"$root_one" install "/tmp/$new_deb"
+	expect_dpkg_sane "$release 3" "$root_one"
+	expect_installed "$release 3" "$root_one" "$new_version" "$kver_a"
+	expect_addon_built "$release 3" "$root_one" "$new_version" "$kver_a"
+}
+
 # run_release RELEASE: steps 1-5 (and on bookworm, 6) in a root of
-# RELEASE, then the steps' times.
+# RELEASE, sid's steps (step_sid, then 5) in a sid root; then the steps'
+# times.
 run_release() {
 	release=$1
 	DEBIAN_ROOT_SUITE=$release
@@ -673,8 +725,16 @@ run_release() {
 	section "stacking: lkm-stack-dkms and lkm-stack-addon-dkms in a Debian $release root"
 	select_kernels || return 0
 	root_ready=
-	timed "$release: prepare (cached root, unpacked twice)" prepare_root
+	timed "$release: prepare (the cached root, unpacked)" prepare_root
 	[ -n "$root_ready" ] || return 0
+	if [ "$release" = sid ]; then
+		timed "$release: install, core upgrade" step_sid
+		timed "$release 5: remove and purge" step5_remove_and_purge
+		remove_root "$root_one"
+		echo "stacking $release: the steps' times:"
+		printf '%s' "$times"
+		return 0
+	fi
 	timed "$release 1: both packages installed" step1_install
 	timed "$release 2: a new kernel" step2_new_kernel
 	timed "$release 3: core upgrade" step3_core_upgrade
@@ -700,7 +760,7 @@ finish_release() {
 
 main() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-stacking.XXXXXX")
-	releases=${LKM_STACK_STACKING_RELEASES:-bookworm trixie}
+	releases=${LKM_STACK_STACKING_RELEASES:-bookworm trixie sid}
 	pids=
 	# remove_root first unmounts what a killed chroot command left mounted.
 	trap 'remove_root "$work"' EXIT
