@@ -506,6 +506,7 @@ step3_core_upgrade() {
 
 	apt_step "$release 3: apt-get install ./$new_deb (core upgrade, get_skey(long))" \
 		"$root_one" install "/tmp/$new_deb"
+	expect_rebuild_by_dkms_version "$release 3"
 	expect_dpkg_sane "$release 3" "$root_one"
 	expect_installed "$release 3" "$root_one" "$new_version" \
 		"$kver_a" "$kver_b" "$kver_new"
@@ -691,6 +692,20 @@ step6_rpm() {
 		"$(existing "$root_one/var/lib/lkm-stack")"
 }
 
+# expect_rebuild_by_dkms_version PREFIX: the apt output of the last
+# apt_step (the core upgrade) shows the addon rebuilt by what README.md
+# says does it: dkms itself (BUILD_DEPENDS_REBUILD) on dkms 3.2, the
+# core's helper on dkms 3.0.
+expect_rebuild_by_dkms_version() {
+	_erb_dkms=$(in_root "$root_one" dkms --version 2>&1)
+	case $_erb_dkms in
+	*[-\ ]3.0.*) _erb_line='^lkm-stack-addon: rebuilding for kernel' _erb_who="the core's helper" ;;
+	*) _erb_line='^Rebuilding module lkm-stack-addon/' _erb_who="dkms (BUILD_DEPENDS_REBUILD)" ;;
+	esac
+	expect_match "$1: $_erb_dkms: the addon is rebuilt by $_erb_who" \
+		"$_erb_line" "$(cat "$logs/$release-apt-$apt_count.log" 2>&1)"
+}
+
 # step_sid: on sid's kernel, which has no CONFIG_MODVERSIONS and so would
 # not notice an addon built against another core, the package's rebuild
 # is what protects: both packages installed in one transaction, then the
@@ -706,6 +721,7 @@ step_sid() {
 	expect_addon_built "$release 1" "$root_one" "$version" "$kver_a"
 	apt_step "$release 3: apt-get install ./$new_deb (core upgrade, get_skey(long))" \
 		"$root_one" install "/tmp/$new_deb"
+	expect_rebuild_by_dkms_version "$release 3"
 	expect_dpkg_sane "$release 3" "$root_one"
 	expect_installed "$release 3" "$root_one" "$new_version" "$kver_a"
 	expect_addon_built "$release 3" "$root_one" "$new_version" "$kver_a"
