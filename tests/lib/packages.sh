@@ -23,6 +23,11 @@
 # TARGET.status (dist.*, deb.*, rpm.*).  The stages only read them.
 built_packages() {
 	_pkgs=${LKM_STACK_BUILDS:?}/packages
+	# Under a lock: two stages in lanes side by side (tests/run) may
+	# both ask first; the second waits for the first's packages.
+	mkdir -p "${LKM_STACK_BUILDS:?}"
+	exec 8>"$LKM_STACK_BUILDS/packages.lock"
+	flock 8
 	if [ ! -f "$_pkgs/rpm.status" ]; then
 		echo "building the tarball, the .deb and the .rpm ..." >&2
 		rm -rf "$_pkgs"
@@ -35,6 +40,7 @@ built_packages() {
 			echo "$_status" >"$_pkgs/$_target.status"
 		done
 	fi
+	exec 8>&-
 	echo "$_pkgs"
 }
 
