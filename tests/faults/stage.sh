@@ -106,16 +106,6 @@ fault() {
 	fi
 }
 
-# root_apt_local ROOT LOG APT-GET-ARG...: apt-get in ROOT for what needs
-# no download, without apt's locks (see the top), its output in LOG.
-root_apt_local() {
-	_ral_root=$1 _ral_log=$2
-	shift 2
-	in_root "$_ral_root" apt-get -y -q -o Dpkg::Use-Pty=0 \
-		-o Debug::NoLocking=true --no-install-recommends "$@" \
-		>"$_ral_log" 2>&1
-}
-
 # in_root_logged NAME ROOT LOG COMMAND...: COMMAND in a chroot into ROOT
 # as the check NAME (it exits 0), its output in LOG and shown on failure.
 in_root_logged() {

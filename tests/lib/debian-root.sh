@@ -220,6 +220,20 @@ root_apt_waiting() {
 	return "$_raw_status"
 }
 
+# root_apt_local ROOT LOG APT-GET-ARG...: apt-get in ROOT for what needs
+# no download (local .debs, removals, packages apt-get --download-only
+# fetched), its output in LOG.  Without apt's locks: for a root that is
+# the caller's own copy, where the download cache's lock, which every
+# root shares (DEBIAN_ROOT_ARCHIVES), would otherwise be held through
+# minutes of DKMS builds, stalling any other stage's apt-get meanwhile.
+root_apt_local() {
+	_ral_root=$1 _ral_log=$2
+	shift 2
+	in_root "$_ral_root" apt-get -y -q -o Dpkg::Use-Pty=0 \
+		-o Debug::NoLocking=true --no-install-recommends "$@" \
+		>"$_ral_log" 2>&1
+}
+
 # root_apt ROOT APT-GET-ARG...: apt-get in ROOT, without questions or
 # recommended packages, waiting for the download cache as
 # root_apt_waiting does: all of apt-get's output on stdout once it ends,

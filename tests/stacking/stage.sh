@@ -71,9 +71,6 @@ stacking_guest=$LKM_STACK_TOP/tests/stacking/guest
 logs=$LKM_STACK_TOP/dist/stacking-logs
 # The guest's time box (seconds): one boot that loads modules.
 BOOT_TIMEOUT=300
-# How long an apt-get that downloads waits for the shared download
-# cache's lock (seconds): see apt_download.
-CACHE_LOCK_WAIT=900
 
 # timed TITLE FUNCTION: a heading, FUNCTION, and how long it took, which
 # the stage's last lines repeat.
@@ -87,46 +84,14 @@ timed() {
 "
 }
 
-# root_apt_local ROOT LOG APT-GET-ARG...: apt-get in ROOT for what needs
-# no download (local .debs, removals, packages apt-get --download-only
-# fetched), its output in LOG.  Without apt's locks: the root is this
-# stage's own copy, and the download cache's lock, which every root
-# shares (DEBIAN_ROOT_ARCHIVES), would otherwise be held through minutes
-# of DKMS builds, failing or stalling any other stage's apt-get meanwhile.
-root_apt_local() {
-	_ral_root=$1 _ral_log=$2
-	shift 2
-	in_root "$_ral_root" apt-get -y -q -o Dpkg::Use-Pty=0 \
-		-o Debug::NoLocking=true --no-install-recommends "$@" \
-		>"$_ral_log" 2>&1
-}
-
 # apt_download ROOT LOG PACKAGE...: apt-get --download-only of PACKAGEs
-# into the shared download cache, retried every 10 s for up to
-# CACHE_LOCK_WAIT seconds while another root's apt-get holds its lock
-# (as tests/upgrade/stage.sh's root_apt_waiting does); output in LOG.
+# into the shared download cache, waiting for its lock while another
+# root's apt-get holds it (root_apt_waiting); output in LOG.
 apt_download() {
 	_ad_root=$1 _ad_log=$2
 	shift 2
-	_ad_waited=0
-	while :; do
-		_ad_status=0
-		in_root "$_ad_root" apt-get -y -q --download-only \
-			--no-install-recommends install "$@" >"$_ad_log" 2>&1 ||
-			_ad_status=$?
-		if [ "$_ad_status" -eq 0 ] || [ "$_ad_waited" -ge "$CACHE_LOCK_WAIT" ] ||
-			! grep -q 'Could not get lock /var/cache/apt/archives/lock' "$_ad_log"
-		then
-			break
-		fi
-		[ "$_ad_waited" -gt 0 ] ||
-			echo "waiting for the download cache: $(grep -m 1 -o 'It is held by .*' "$_ad_log")"
-		sleep 10
-		_ad_waited=$((_ad_waited + 10))
-	done
-	[ "$_ad_waited" -eq 0 ] ||
-		echo "(waited ${_ad_waited}s for the download cache's lock)"
-	return "$_ad_status"
+	root_apt_waiting "$_ad_root" "$_ad_log" -y -q --download-only \
+		--no-install-recommends install "$@"
 }
 
 # apt_step NAME ROOT APT-GET-ARG...: root_apt_local as a named check; its
