@@ -179,6 +179,13 @@ with_root_mounts() {
 	return "$_status"
 }
 
+# package_status ROOT PACKAGE: dpkg's status of PACKAGE in ROOT, e.g.
+# "install ok installed"; nothing if dpkg does not know it.
+package_status() {
+	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
+	in_root "$1" dpkg-query -W -f '${Status}' "$2" 2>/dev/null || true
+}
+
 # in_root ROOT COMMAND...: run COMMAND in a chroot into ROOT.
 in_root() {
 	with_root_mounts "$1" chroot "$@"

@@ -121,3 +121,17 @@ summary() {
 section() {
 	printf '\n=== %s\n' "$*"
 }
+
+# timed PREFIX TITLE FUNCTION: the heading "PREFIX TITLE", FUNCTION, and
+# how long it took.  The time is added to step_times too, one
+# "  NNNs  TITLE" line each, for a stage that lists them at its end.
+step_times=
+timed() {
+	section "$1 $2"
+	_timed_start=$(date +%s)
+	"$3"
+	_timed_took=$(($(date +%s) - _timed_start))
+	printf '(%s %s took %ss)\n' "$1" "$2" "$_timed_took"
+	step_times="$step_times$(printf '  %5ss  %s' "$_timed_took" "$2")
+"
+}

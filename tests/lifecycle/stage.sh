@@ -53,14 +53,6 @@ give_up() {
 	exit 1
 }
 
-# timed TITLE FUNCTION: a heading, FUNCTION, and how long it took.
-timed() {
-	section "lifecycle $1"
-	started=$(date +%s)
-	"$2"
-	printf '(lifecycle %s took %ss)\n' "$1" "$(($(date +%s) - started))"
-}
-
 # re TEXT: TEXT as an extended regular expression matching itself
 # (versions have dots, kernel releases a plus).
 re() {
@@ -512,19 +504,19 @@ main() {
 	image_b=$work/root-b.img
 
 	section "lifecycle: lkm-stack-dkms in a Debian bookworm root"
-	timed "prepare (packages, cached root)" prepare
-	timed "1: install" step1_install
-	timed "2: kernel upgrade" step2_kernel_upgrade
-	timed "3: kernel removal" step3_kernel_removal
-	timed "4: package upgrade" step4_package_upgrade
-	timed "5: kernel without headers" step5_kernel_without_headers
-	timed "5b: kernel with broken headers" step5b_kernel_with_broken_headers
-	timed "6: boot each kernel" step6_boot_each_kernel
-	timed "7: install in a running guest" step7_install_in_running_guest
-	timed "8: purge" step8_purge
-	timed "9: RPM scriptlets" step9_rpm
-	timed "10: module signing" step10_signing
-	timed "11: make dkms-install and dkms-remove" step11_dkms_from_tree
+	timed lifecycle "prepare (packages, cached root)" prepare
+	timed lifecycle "1: install" step1_install
+	timed lifecycle "2: kernel upgrade" step2_kernel_upgrade
+	timed lifecycle "3: kernel removal" step3_kernel_removal
+	timed lifecycle "4: package upgrade" step4_package_upgrade
+	timed lifecycle "5: kernel without headers" step5_kernel_without_headers
+	timed lifecycle "5b: kernel with broken headers" step5b_kernel_with_broken_headers
+	timed lifecycle "6: boot each kernel" step6_boot_each_kernel
+	timed lifecycle "7: install in a running guest" step7_install_in_running_guest
+	timed lifecycle "8: purge" step8_purge
+	timed lifecycle "9: RPM scriptlets" step9_rpm
+	timed lifecycle "10: module signing" step10_signing
+	timed lifecycle "11: make dkms-install and dkms-remove" step11_dkms_from_tree
 
 	[ "${LKM_STACK_SUITE:-}" ] || summary
 }

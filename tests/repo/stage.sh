@@ -61,14 +61,6 @@ REPO_IN_ROOT=/srv/lkm-stack-repo
 # apt's complaint is the hash's, not the size's.
 FAKE_VERSION=$(echo "$new_version" | sed 's/[0-9]$/9/')
 
-# timed TITLE FUNCTION: a heading, FUNCTION, and how long it took.
-timed() {
-	section "repo $1"
-	started=$(date +%s)
-	"$2"
-	printf '(repo %s took %ss)\n' "$1" "$(($(date +%s) - started))"
-}
-
 # files_missing DIR FILE...: those of FILEs not in DIR, on one line.
 files_missing() {
 	_dir=$1
@@ -539,19 +531,19 @@ main() {
 	trap 'exit 1' HUP INT TERM
 
 	section "repo: make repo, and its repositories from the user's side"
-	timed "prepare (make repo, $new_version published)" prepare
-	timed "0: on the host" step0_host
-	timed "5: RPM signatures" step5_rpm
+	timed repo "prepare (make repo, $new_version published)" prepare
+	timed repo "0: on the host" step0_host
+	timed repo "5: RPM signatures" step5_rpm
 	for release in $LKM_STACK_REPO_RELEASES; do
 		section "repo: $release"
-		timed "$release: the root (cached)" prepare_root
+		timed repo "$release: the root (cached)" prepare_root
 		[ -n "$root_ready" ] || continue
-		timed "$release 1: apt-get update" step1_update
-		timed "$release 2: apt-get install by name" step2_install
-		timed "$release 3: $new_version through apt-get upgrade" step3_upgrade
-		timed "$release 4: tampered repositories" step4_tampered
+		timed repo "$release 1: apt-get update" step1_update
+		timed repo "$release 2: apt-get install by name" step2_install
+		timed repo "$release 3: $new_version through apt-get upgrade" step3_upgrade
+		timed repo "$release 4: tampered repositories" step4_tampered
 	done
-	timed "clean-up" clean_up
+	timed repo "clean-up" clean_up
 
 	[ "${LKM_STACK_SUITE:-}" ] || summary
 }

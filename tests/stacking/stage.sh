@@ -72,18 +72,6 @@ logs=$LKM_STACK_TOP/dist/stacking-logs
 # The guest's time box (seconds): one boot that loads modules.
 BOOT_TIMEOUT=300
 
-# timed TITLE FUNCTION: a heading, FUNCTION, and how long it took, which
-# the stage's last lines repeat.
-timed() {
-	section "stacking $1"
-	started=$(date +%s)
-	"$2"
-	took=$(($(date +%s) - started))
-	printf '(stacking %s took %ss)\n' "$1" "$took"
-	times="$times$(printf '  %5ss  %s' "$took" "$1")
-"
-}
-
 # apt_download ROOT LOG PACKAGE...: apt-get --download-only of PACKAGEs
 # into the shared download cache, waiting for its lock while another
 # root's apt-get holds it (root_apt_waiting); output in LOG.
@@ -109,13 +97,6 @@ apt_step() {
 $(tail -n 40 "$_as_log")"
 	fi
 	apt_out=$(cat "$_as_log")
-}
-
-# package_status ROOT PACKAGE: dpkg's status of PACKAGE in ROOT, e.g.
-# "install ok installed"; nothing if dpkg does not know it.
-package_status() {
-	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
-	in_root "$1" dpkg-query -W -f '${Status}' "$2" 2>/dev/null || true
 }
 
 # addon_version ROOT: the DKMS version of lkm-stack-addon whose sources
@@ -702,30 +683,30 @@ run_release() {
 	root_seq=$work/$release-root-seq
 	image=$work/$release-root.img
 	apt_count=0
-	times=
+	step_times=
 	section "stacking: lkm-stack-dkms and lkm-stack-addon-dkms in a Debian $release root"
 	select_kernels || return 0
 	root_ready=
-	timed "$release: prepare (the cached root, unpacked)" prepare_root
+	timed stacking "$release: prepare (the cached root, unpacked)" prepare_root
 	[ -n "$root_ready" ] || return 0
 	if [ "$release" = sid ]; then
-		timed "$release: install, core upgrade" step_sid
-		timed "$release 5: remove and purge" step5_remove_and_purge
+		timed stacking "$release: install, core upgrade" step_sid
+		timed stacking "$release 5: remove and purge" step5_remove_and_purge
 		remove_root "$root_one"
 		echo "stacking $release: the steps' times:"
-		printf '%s' "$times"
+		printf '%s' "$step_times"
 		return 0
 	fi
-	timed "$release 1: both packages installed" step1_install
-	timed "$release 2: a new kernel" step2_new_kernel
-	timed "$release 3: core upgrade" step3_core_upgrade
-	timed "$release 4: boot $kver_new" step4_boot
-	timed "$release 5: remove and purge" step5_remove_and_purge
+	timed stacking "$release 1: both packages installed" step1_install
+	timed stacking "$release 2: a new kernel" step2_new_kernel
+	timed stacking "$release 3: core upgrade" step3_core_upgrade
+	timed stacking "$release 4: boot $kver_new" step4_boot
+	timed stacking "$release 5: remove and purge" step5_remove_and_purge
 	# The RPM side once: its scriptlets and dkms behave alike in both.
-	[ "$release" != bookworm ] || timed "$release 6: the RPMs" step6_rpm
+	[ "$release" != bookworm ] || timed stacking "$release 6: the RPMs" step6_rpm
 	remove_root "$root_one"
 	echo "stacking $release: the steps' times:"
-	printf '%s' "$times"
+	printf '%s' "$step_times"
 }
 
 # finish_release RELEASE PID: wait for the child PID running RELEASE,
@@ -750,10 +731,10 @@ main() {
 	# Under tests/run the packages are the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
 	mkdir -p "$logs"
-	times=
+	step_times=
 
 	section "stacking: a DKMS package built on core_lkm's exports (issue 15)"
-	timed "prepare (packages)" prepare_packages
+	timed stacking "prepare (packages)" prepare_packages
 	# The releases side by side, each in its own roots, its output kept
 	# until it is done: most of a release's time is one core's (DKMS's
 	# builds of two small modules, a boot under TCG), and the machine has

@@ -51,25 +51,6 @@ FULL_UPGRADE="-y -q -o Dpkg::Use-Pty=0
 	-o Dpkg::Options::=--force-confold
 	full-upgrade"
 
-# timed TITLE FUNCTION: a heading, FUNCTION, and how long it took, which
-# the stage's last lines repeat.
-timed() {
-	section "upgrade $1"
-	started=$(date +%s)
-	"$2"
-	took=$(($(date +%s) - started))
-	printf '(upgrade %s took %ss)\n' "$1" "$took"
-	times="$times$(printf '  %5ss  %s' "$took" "$1")
-"
-}
-
-# package_status ROOT PACKAGE: dpkg's status of PACKAGE in ROOT, e.g.
-# "install ok installed"; nothing if dpkg never knew it.
-package_status() {
-	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
-	in_root "$1" dpkg-query -W -f '${Status}' "$2" 2>/dev/null || true
-}
-
 # dkms_modules ROOT KVER: the lkm-stack modules in KVER's updates/dkms/,
 # one path a line.
 dkms_modules() {
@@ -238,16 +219,16 @@ main() {
 	# Under tests/run the package is the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
 	root=$work/root
-	times=
+	step_times=
 
 	section "upgrade: lkm-stack-dkms through Debian 12's upgrade to 13"
-	timed "prepare (package, cached root)" prepare
-	timed "1: bookworm with the package" step1_bookworm
-	timed "2: sources switched to trixie" step2_sources
-	timed "3: full-upgrade" step3_full_upgrade
-	timed "4: boot the new kernel" step4_boot
+	timed upgrade "prepare (package, cached root)" prepare
+	timed upgrade "1: bookworm with the package" step1_bookworm
+	timed upgrade "2: sources switched to trixie" step2_sources
+	timed upgrade "3: full-upgrade" step3_full_upgrade
+	timed upgrade "4: boot the new kernel" step4_boot
 	echo "upgrade: the steps' times:"
-	printf '%s' "$times"
+	printf '%s' "$step_times"
 
 	[ "${LKM_STACK_SUITE:-}" ] || summary
 }
