@@ -21,8 +21,11 @@ DKMS_TREE_FILES := dkms.conf Makefile VERSION src scripts/lkm-stack-api
 # copies list the same; the version stage checks that they agree.)
 BUILD_PRODUCTS := *.o *.ko *.ko.* *.mod *.mod.c .*.cmd .*.d Module.symvers \
 	modules.order .tmp_versions
+# What an example's own "make deb" or "make rpm" leaves in its tree: no
+# release or copy of this tree takes it along either.
+EXAMPLE_OUTPUTS := examples/*/dist
 # tar options leaving them out.
-NO_BUILD_PRODUCTS := $(foreach p,$(BUILD_PRODUCTS),--exclude='$(p)')
+NO_BUILD_PRODUCTS := $(foreach p,$(BUILD_PRODUCTS) $(EXAMPLE_OUTPUTS),--exclude='$(p)')
 
 # Plain "make" builds both modules, as "make all" does.
 .DEFAULT_GOAL := all
@@ -62,7 +65,7 @@ all: check-kdir
 clean:
 	find src examples \( -false $(foreach p,$(BUILD_PRODUCTS),-o -name '$(p)') \) \
 		-prune -exec rm -rf {} +
-	rm -rf "$(DIST)"
+	rm -rf "$(DIST)" $(EXAMPLE_OUTPUTS)
 
 # The modules "make" builds, as their paths under src/ without ".ko": the
 # one list install and uninstall work from.  Each installs into the same

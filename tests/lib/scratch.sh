@@ -26,12 +26,13 @@ makefile_var() {
 }
 
 # scratch_tree DIR: copy what building and packaging need (the files of
-# a source release, less build products) into DIR.
+# a source release, less build products and the examples' dist/) into DIR.
 scratch_tree() {
 	mkdir -p "$1"
 	set -f
 	# shellcheck disable=SC2046 # one pattern or file name per word
-	set -- "$1" $(for _p in $(makefile_var BUILD_PRODUCTS); do
+	set -- "$1" $(for _p in $(makefile_var BUILD_PRODUCTS) \
+		$(makefile_var EXAMPLE_OUTPUTS); do
 		echo "--exclude=$_p"
 	done) $(makefile_var RELEASE_FILES)
 	set +f

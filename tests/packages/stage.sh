@@ -264,6 +264,22 @@ dkms remove -m lkm-stack-addon -v $addon_version --all" \
 		"$(scriptlet posttrans "$rpmfile")"
 }
 
+# check_example_outputs_left_out: what an example's own make deb left in
+# its tree goes into no tarball, and make clean removes it.
+check_example_outputs_left_out() {
+	_tree=$work/example-outputs
+	scratch_tree "$_tree"
+	mkdir -p "$_tree/examples/addon/dist"
+	: >"$_tree/examples/addon/dist/lkm-stack-addon-dkms_0_all.deb"
+	expect_success "make dist with examples/addon/dist present" \
+		make -s -C "$_tree" dist
+	expect_no_match "tarball has no examples/addon/dist" 'examples/addon/dist' \
+		"$(tar -tzf "$_tree/dist/lkm-stack-$version.tar.gz")"
+	make -s -C "$_tree" clean
+	expect_success "make clean removes examples/addon/dist" \
+		test ! -e "$_tree/examples/addon/dist"
+}
+
 check_dpkg_buildpackage_in_tree() {
 	mkdir -p "$work/inplace"
 	scratch_tree "$work/inplace/lkm-stack"
@@ -281,6 +297,7 @@ check_tarball
 check_deb
 check_rpm
 check_addon_packages
+check_example_outputs_left_out
 check_missing_tools_named
 check_dpkg_buildpackage_in_tree
 
