@@ -34,7 +34,7 @@ NO_BUILD_PRODUCTS := $(foreach p,$(BUILD_PRODUCTS) $(EXAMPLE_OUTPUTS),--exclude=
 help:
 	@echo "lkm-stack $(VERSION) - make targets:"
 	@echo "  all           build core_lkm and client_lkm for KVER (default: running kernel); the default target"
-	@echo "  clean         remove build products and dist/"
+	@echo "  clean         remove build products, dist/ and examples/*/dist/"
 	@echo "  install       install both modules into /lib/modules/KVER/extra (signed if a key is given), run depmod"
 	@echo "  uninstall     remove what 'install' installed, and its then empty directories; run depmod"
 	@echo "  dkms-tree     copy the DKMS source tree to DKMS_TREE=<dir>"
