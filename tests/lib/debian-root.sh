@@ -409,11 +409,33 @@ debian_root_boot() {
 		vm_boot "$2/boot/vmlinuz-$3" "$2/boot/initrd.img-$3" "$4"
 }
 
-# test_root_tarball OLD-KVER NEW-KVER: the cached root the lifecycle test
-# and "make bench" share: dkms, openssl, and the image and headers of two
-# kernels.  One package set, so neither prunes the other's root.
+# usr_lib_modules_dpkg_cfg: the root's dpkg path rules for the kernels'
+# modules, for /usr/lib/modules, where Debian 13's kernel packages put
+# them (the rules of DEBIAN_ROOT_DPKG_CFG name /lib/modules).
+usr_lib_modules_dpkg_cfg() {
+	printf '%s\n' "$DEBIAN_ROOT_DPKG_CFG" |
+		sed -n 's,^\(path-[a-z]*=\)/lib/modules/,\1/usr/lib/modules/,p'
+}
+
+# test_root_tarball OLD-KVER NEW-KVER: the cached root of
+# DEBIAN_ROOT_SUITE with dkms, openssl, and the image and headers of two
+# kernels, that the lifecycle test and "make bench" share (and in
+# bookworm the upgrade, faults and repo stages; in trixie the stacking
+# stage).  One package set per suite, so neither prunes the other's root.
+# A root of another suite than bookworm also has xz-utils and the dpkg
+# path rules for /usr/lib/modules, and is named "stacking", the stage
+# that made it first (the name is part of the cached tarball's).
 test_root_tarball() {
-	debian_root_tarball dkms openssl \
-		"linux-image-$1" "linux-headers-$1" \
-		"linux-image-$2" "linux-headers-$2"
+	case $DEBIAN_ROOT_SUITE in
+	bookworm)
+		debian_root_tarball dkms openssl \
+			"linux-image-$1" "linux-headers-$1" \
+			"linux-image-$2" "linux-headers-$2" ;;
+	*)
+		DEBIAN_ROOT_NAME=stacking \
+			DEBIAN_ROOT_DPKG_EXTRA=$(usr_lib_modules_dpkg_cfg) \
+			debian_root_tarball dkms openssl xz-utils \
+			"linux-image-$1" "linux-headers-$1" \
+			"linux-image-$2" "linux-headers-$2" ;;
+	esac
 }

@@ -9,41 +9,71 @@
 #                      the default matrix (those of any release:
 #                      bookworm's, trixie's, sid's)
 #
-# Debian 12's kernels come from this host's apt (kernel_matrix, as
-# tests/install-deps installs their headers); Debian 13's and sid's from
-# an apt state of each release's own (tests/lib/releases.sh), built in a
-# root of that release (tests/lib/release-roots.sh).
+# This host's release's kernels come from this host's apt (kernel_matrix,
+# as tests/install-deps installs their headers): Debian 12's on a Debian 12
+# host, Debian 13's on a Debian 13 one (host_release).  The other
+# releases' kernels come from an apt state of each release's own
+# (tests/lib/releases.sh), built in a root of that release
+# (tests/lib/release-roots.sh).
 
 : "${LKM_STACK_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/lkm-stack}"
 export LKM_STACK_CACHE
 
-# newest_kernel SERIES FLAVOUR: the newest release of a series ("6.1",
-# "6.12") in a flavour ("amd64", "cloud-amd64", "rt-amd64") that apt
-# knows an unsigned image of, e.g. 6.1.0-56-amd64.
-newest_kernel() {
+# host_release: the Debian release this host runs, VERSION_CODENAME in
+# /etc/os-release: bookworm on Debian 12, trixie on Debian 13.
+host_release() {
+	sed -n 's/^VERSION_CODENAME=//p' /etc/os-release
+}
+
+# release_series RELEASE: the kernel series of RELEASE's test matrix,
+# oldest first: 6.1 and 6.12 in bookworm, 6.12 in trixie.
+release_series() {
 	case $1 in
-	6.1) _pattern="6\.1\.0-[0-9]+-$2" ;;
-	6.12) _pattern="6\.12\.[0-9]+\+deb12-$2" ;;
-	*) echo "newest_kernel: unknown series $1" >&2; return 1 ;;
+	bookworm) echo "6.1 6.12" ;;
+	trixie) echo 6.12 ;;
+	*) echo "release_series: no kernel series known for release '$1' (bookworm, trixie)" >&2
+		return 1 ;;
 	esac
+}
+
+# series_pattern SERIES [RELEASE]: an extended regex for the kernel
+# releases of SERIES in RELEASE (this host's by default), without the
+# flavour: 6.1.0-N and 6.12.N+deb12 in bookworm, 6.12.N+deb13 in trixie.
+series_pattern() {
+	case ${2:-$(host_release)}:$1 in
+	bookworm:6.1) echo '6\.1\.0-[0-9]+' ;;
+	bookworm:6.12) echo '6\.12\.[0-9]+\+deb12' ;;
+	trixie:6.12) echo '6\.12\.[0-9]+\+deb13' ;;
+	*) echo "no kernel series $1 in ${2:-$(host_release)}" >&2; return 1 ;;
+	esac
+}
+
+# newest_kernel SERIES FLAVOUR: the newest release of a series of this
+# host's release ("6.1", "6.12") in a flavour ("amd64", "cloud-amd64",
+# "rt-amd64") that apt knows an unsigned image of, e.g. 6.1.0-56-amd64 on
+# Debian 12, 6.12.118+deb13-amd64 on Debian 13.
+newest_kernel() {
+	_pattern=$(series_pattern "$1") || return 1
 	apt-cache pkgnames linux-image-"$1" |
-		sed -En "s/^linux-image-($_pattern)-unsigned\$/\\1/p" |
+		sed -En "s/^linux-image-($_pattern-$2)-unsigned\$/\\1/p" |
 		sort -V | tail -n 1
 }
 
-# kernel_matrix: one kernel release a line, the default test matrix first
-# by series, then by flavour, or LKM_STACK_KERNELS if set.
+# kernel_matrix: one kernel release a line, the default test matrix of
+# this host's release (from this host's apt) first by series, then by
+# flavour, or LKM_STACK_KERNELS if set.
 kernel_matrix() {
 	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
 		# shellcheck disable=SC2086 # the list splits into releases
 		printf '%s\n' $LKM_STACK_KERNELS
 		return
 	fi
+	_km_series=$(release_series "$(host_release)") || return 1
 	for _flavour in amd64 cloud-amd64 rt-amd64; do
-		for _series in 6.1 6.12; do
+		for _series in $_km_series; do
 			_kver=$(newest_kernel "$_series" "$_flavour")
 			if [ -z "$_kver" ]; then
-				echo "no $_series $_flavour kernel known to apt: run apt-get update" >&2
+				echo "no $_series $_flavour kernel of $(host_release) known to apt: run apt-get update" >&2
 				return 1
 			fi
 			echo "$_kver"
@@ -69,8 +99,7 @@ kernel_release_of() {
 # root of their release (tests/lib/release-roots.sh).
 kernel_builds_on_host() {
 	_kbh=$(kernel_release_of "$1")
-	[ -z "$_kbh" ] ||
-		[ "$_kbh" = "$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)" ]
+	[ -z "$_kbh" ] || [ "$_kbh" = "$(host_release)" ]
 }
 
 # _need_releases: source tests/lib/releases.sh if the caller has not.
@@ -98,11 +127,22 @@ release_matrix_of() {
 	cat "$_rmo"
 }
 
+# other_releases: the releases of RELEASES (tests/lib/releases.sh) other
+# than this host's, oldest first: trixie and sid on a Debian 12 host,
+# bookworm and sid on a Debian 13 one.
+other_releases() {
+	_need_releases || return 1
+	_or_host=$(host_release)
+	for _or in $RELEASES; do
+		[ "$_or" = "$_or_host" ] || echo "$_or"
+	done
+}
+
 # build_matrix: the kernels the build stage (and lint's W=1 judge) build
-# for, one a line: Debian 12's matrix (kernel_matrix), then Debian 13's
-# and sid's (the newest kernel of each in amd64, cloud-amd64 and
-# rt-amd64), or LKM_STACK_KERNELS if set.  With LKM_STACK_QUICK=1 (make
-# check-quick) only the amd64 kernels the vm stage boots: the other
+# for, one a line: this host's release's matrix (kernel_matrix), then the
+# other releases' (the newest kernel of each series in amd64, cloud-amd64
+# and rt-amd64), or LKM_STACK_KERNELS if set.  With LKM_STACK_QUICK=1
+# (make check-quick) only the amd64 kernels the vm stage boots: the other
 # flavours build from the same sources with the same compiler, and make
 # check builds them all.
 build_matrix() {
@@ -112,15 +152,18 @@ build_matrix() {
 	fi
 	kernel_matrix || return 1
 	[ -z "${LKM_STACK_KERNELS:-}" ] || return 0
-	release_matrix_of trixie || return 1
-	release_matrix_of sid
+	_bm=$(other_releases) || return 1
+	for _bm_release in $_bm; do
+		release_matrix_of "$_bm_release" || return 1
+	done
 }
 
-# vm_kernels: the kernels the vm stage boots by default, one a line:
-# Debian 12's two amd64 kernels (6.1 and 6.12), the newest Debian 13
-# amd64 kernel and sid's amd64 kernel, or LKM_STACK_KERNELS if set.  Only
-# amd64: each boot costs 1.5-3 CPU minutes under TCG, and the cloud and rt
-# flavours build the same way (the build stage covers them).
+# vm_kernels: the kernels the vm stage boots by default, one a line: this
+# host's release's amd64 kernels (on Debian 12 the 6.1 and the 6.12),
+# then the newest amd64 kernel of each other release (on Debian 12,
+# Debian 13's and sid's), or LKM_STACK_KERNELS if set.  Only amd64: each
+# boot costs 1.5-3 CPU minutes under TCG, and the cloud and rt flavours
+# build the same way (the build stage covers them).
 vm_kernels() {
 	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
 		kernel_matrix
@@ -128,20 +171,24 @@ vm_kernels() {
 	fi
 	_vmk=$(kernel_matrix) || return 1
 	printf '%s\n' "$_vmk" | grep -vE -- '-(cloud|rt)-amd64$'
-	for _vmk_release in trixie sid; do
+	_vmk_others=$(other_releases) || return 1
+	for _vmk_release in $_vmk_others; do
 		_vmk=$(release_matrix_of "$_vmk_release") || return 1
 		printf '%s\n' "$_vmk" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
 	done
 }
 
 # previous_kernel SERIES FLAVOUR: the second-newest release of a series
-# ("6.1") in a flavour ("amd64") that apt has both the image and the
-# headers of, e.g. 6.1.0-55-amd64 when 6.1.0-56-amd64 is the newest.
+# of this host's release ("6.1") in a flavour ("amd64") that apt has both
+# the image and the headers of, e.g. 6.1.0-55-amd64 when 6.1.0-56-amd64 is
+# the newest.
 previous_kernel() {
 	_newest=$(newest_kernel "$1" "$2") || return 1
-	# A digit before "-FLAVOUR": 6.1.0-55-amd64, not 6.1.0-55-rt-amd64.
+	_pk_pattern=$(series_pattern "$1") || return 1
+	# The series' own releases before "-FLAVOUR": 6.1.0-55-amd64, not
+	# 6.1.0-55-rt-amd64.
 	apt-cache pkgnames "linux-headers-$1." |
-		sed -n "s/^linux-headers-\\($1\\..*[0-9]-$2\\)\$/\\1/p" | sort -V |
+		sed -En "s/^linux-headers-($_pk_pattern-$2)\$/\\1/p" | sort -V |
 		while read -r _kver; do
 			[ "$_kver" != "$_newest" ] &&
 				apt-cache show "linux-image-$_kver" >/dev/null 2>&1 &&
@@ -149,35 +196,96 @@ previous_kernel() {
 		done | tail -n 1
 }
 
-# previous_kernels: the previous release of each series' amd64 kernel, one
-# a line: tests/reliability/stage.sh loads their modules into the newest
-# (foreign_kernels' previous-release).
+# previous_kernels: the previous release of each series' amd64 kernel of
+# this host's release, one a line: tests/reliability/stage.sh loads their
+# modules into the newest (foreign_kernels' previous-release).
 previous_kernels() {
-	previous_kernel 6.1 amd64
-	previous_kernel 6.12 amd64
+	_pks=$(release_series "$(host_release)") || return 1
+	for _pks_series in $_pks; do
+		previous_kernel "$_pks_series" amd64
+	done
 }
 
 # Kernels by role: a stage asks for the kernel of its role, and this is
 # the one place that says which series and flavour that is.
 #
-# demo_kernel: what make demo boots by default (DEMO_KVER overrides).
-demo_kernel() { newest_kernel 6.1 amd64; }
-# lifecycle_kernels: "OLD UPGRADE NEW": the lifecycle root's two kernels
-# (OLD, the previous 6.1 amd64 release, and NEW, the newest 6.12 amd64)
-# and the newer 6.1 that step 2 installs into it (UPGRADE).  make bench
-# shares the root, so it uses OLD and NEW too; the upgrade stage starts
-# from the same root.  All three or nothing: with one unknown to apt the
-# line would shift the others into the wrong places, so this fails
-# instead, saying on stderr what apt knows.
+# demo_kernel: what make demo boots by default (DEMO_KVER overrides): the
+# newest amd64 kernel of this host's release's oldest series: the newest
+# 6.1 on Debian 12, the newest 6.12+deb13 on Debian 13.
+demo_kernel() {
+	_dk=$(release_series "$(host_release)") || return 1
+	newest_kernel "${_dk%% *}" amd64
+}
+# lifecycle_kernels: lifecycle_kernels_of this host's release: "OLD
+# UPGRADE NEW" from this host's apt.  make bench shares the root of this
+# host's release, so it uses OLD and NEW too.
 lifecycle_kernels() {
-	_lk_old=$(previous_kernel 6.1 amd64) || return 1
-	_lk_upgrade=$(newest_kernel 6.1 amd64) || return 1
-	_lk_new=$(newest_kernel 6.12 amd64) || return 1
+	lifecycle_kernels_of "$(host_release)"
+}
+# lifecycle_kernels_of RELEASE: "OLD UPGRADE NEW": the two kernels of the
+# lifecycle stage's root of RELEASE, OLD and NEW, and UPGRADE, the newer
+# kernel its step 2 installs into it:
+#
+#   bookworm  OLD the previous 6.1 amd64 release, UPGRADE the newest 6.1
+#             amd64, NEW the newest 6.12+deb12 amd64
+#   trixie    OLD the previous 6.12+deb13 amd64 release, UPGRADE the
+#             newest 6.12+deb13 amd64, NEW the newest 6.12+deb13
+#             cloud-amd64 (one series: the root's second kernel is the
+#             newest of another flavour, as in the stacking stage)
+#
+# From this host's apt for this host's release, else from RELEASE's own
+# apt state (release_kernels, tests/lib/releases.sh), which has every
+# release that RELEASE's archive still serves (trixie's previous kernels
+# included).  The stacking, upgrade, faults and repo stages start from
+# the same bookworm root.  All three or nothing: with one unknown to apt
+# the line would shift the others into the wrong places, so this fails
+# instead, saying on stderr what apt knows.
+lifecycle_kernels_of() {
+	_lk_series=$(release_series "$1") || return 1
+	_lk_first=${_lk_series%% *} _lk_last=${_lk_series##* }
+	if [ "$_lk_first" = "$_lk_last" ]; then
+		_lk_new_flavour=cloud-amd64
+	else
+		_lk_new_flavour=amd64
+	fi
+	if [ "$1" = "$(host_release)" ]; then
+		_lk_old=$(previous_kernel "$_lk_first" amd64) || return 1
+		_lk_upgrade=$(newest_kernel "$_lk_first" amd64) || return 1
+		_lk_new=$(newest_kernel "$_lk_last" "$_lk_new_flavour") || return 1
+		_lk_apt="this host's apt (run apt-get update)"
+	else
+		_need_releases || return 1
+		_lk_pattern=$(series_pattern "$_lk_first" "$1") || return 1
+		_lk_list=$(release_kernels "$1" amd64) || return 1
+		_lk_list=$(printf '%s\n' "$_lk_list" |
+			grep -E "^$_lk_pattern-amd64\$" || true)
+		# The second-newest of two or more; nothing with one.
+		_lk_old=$(printf '%s\n' "$_lk_list" | tail -n 2 | sed -n '1{$!p;}')
+		_lk_upgrade=$(printf '%s\n' "$_lk_list" | tail -n 1)
+		_lk_pattern=$(series_pattern "$_lk_last" "$1") || return 1
+		_lk_new=$(release_kernels "$1" "$_lk_new_flavour") || return 1
+		_lk_new=$(printf '%s\n' "$_lk_new" |
+			grep -E "^$_lk_pattern-$_lk_new_flavour\$" | tail -n 1 || true)
+		_lk_apt="$1's apt state ($LKM_STACK_CACHE/apt/$1)"
+	fi
 	if [ -z "$_lk_old" ] || [ -z "$_lk_upgrade" ] || [ -z "$_lk_new" ]; then
-		echo "the previous and the newest 6.1 amd64 kernel and the newest 6.12 amd64 one, as apt knows them: '$_lk_old' '$_lk_upgrade' '$_lk_new' (run apt-get update)" >&2
+		echo "lifecycle_kernels_of $1: the previous and the newest $_lk_first amd64 kernel and the newest $_lk_last $_lk_new_flavour one, as $_lk_apt knows them: '$_lk_old' '$_lk_upgrade' '$_lk_new'" >&2
 		return 1
 	fi
 	echo "$_lk_old $_lk_upgrade $_lk_new"
+}
+# bench_kernels: the kernels make bench measures in a guest, one a line:
+# this host's release's matrix (kernel_matrix: Debian 12's six on Debian
+# 12), then the newest amd64 kernel of each other release (Debian 13's and
+# sid's on Debian 12), one boot each; or LKM_STACK_KERNELS if set.
+bench_kernels() {
+	kernel_matrix || return 1
+	[ -z "${LKM_STACK_KERNELS:-}" ] || return 0
+	_bk_others=$(other_releases) || return 1
+	for _bk_release in $_bk_others; do
+		_bk=$(release_matrix_of "$_bk_release") || return 1
+		printf '%s\n' "$_bk" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
+	done
 }
 # sig_enforce_kernel: the Debian kernel booted with module.sig_enforce=1.
 sig_enforce_kernel() { newest_kernel 6.12 amd64; }
@@ -212,10 +320,11 @@ foreign_kernels() {
 # must refuse.
 sanitizer_debian_kernel() { newest_kernel 6.12 amd64; }
 # sparse_kernels: the kernels sparse checks the sources against, one of
-# each series, one a line.
+# each series of this host's release, one a line.
 # Fails, saying so, when apt knows none of a series.
 sparse_kernels() {
-	for _sk in 6.1 6.12; do
+	_sks=$(release_series "$(host_release)") || return 1
+	for _sk in $_sks; do
 		_sk_kver=$(newest_kernel "$_sk" amd64) || return 1
 		if [ -z "$_sk_kver" ]; then
 			echo "no $_sk amd64 kernel known to apt: run apt-get update" >&2

@@ -2,22 +2,44 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The package's life on a real Debian system, with the real dpkg, apt,
-# dkms and kmod: a debootstrapped bookworm root (cached, see
-# tests/lib/debian-root.sh) with dkms and two kernels, one 6.1 that is
-# not the newest and the newest 6.12 (lifecycle_kernels,
-# tests/lib/kernels.sh).  Each run works on fresh copies of
-# it, in a chroot and booted under QEMU:
+# dkms and kmod, in a debootstrapped root of each release (cached, see
+# tests/lib/debian-root.sh, test_root_tarball) with dkms and two kernels
+# (lifecycle_kernels_of, tests/lib/kernels.sh), OLD and NEW, and UPGRADE
+# installed in step 2:
+#
+#   bookworm  dkms 3.0.10; OLD the previous 6.1 amd64 release, UPGRADE
+#             the newest 6.1, NEW the newest 6.12+deb12
+#   trixie    dkms 3.2.2; OLD the previous 6.12+deb13 amd64 release,
+#             UPGRADE the newest amd64, NEW the newest cloud-amd64
+#
+# Each run works on fresh copies of them, in a chroot and booted under
+# QEMU; every check's name starts "lifecycle RELEASE":
 #
 #   1  apt-get install of the .deb builds for both kernels
-#   2  a kernel upgrade (the newest 6.1) gets both modules by itself
+#   2  a kernel upgrade (UPGRADE) gets both modules by itself
 #   3  purging a kernel removes our modules for it
 #   4  upgrading to a .deb of a higher version replaces the old one
 #   5  a kernel without headers: dpkg stays sane, the message says why
+#   5b the same kernel with broken headers: the others still get theirs
 #   6  the root boots with each of its kernels; modprobe client_lkm works
+#      (bookworm: two series; trixie's one series is booted in step 7)
 #   7  installing in a running guest builds for every kernel with headers
+#      (three; booted on OLD)
 #   8  apt-get purge leaves nothing behind
-#   9  the RPM's scriptlets against the same root's dkms
+#   9  (bookworm) the RPM's scriptlets against the same root's dkms
 #   10 DKMS's MOK signatures on the modules verify against its certificate
+#   11 make dkms-install and dkms-remove from a source tree
+#
+#   LKM_STACK_LIFECYCLE_RELEASES  the roots to run, one after the other
+#                                 (default "bookworm trixie")
+#
+# Where dkms 3.2.2 differs from 3.0.10, the steps hold alike: its kernel
+# hooks build for every kernel with headers (autoinstall_all_kernels) and
+# make a kernel's configure fail when a build for it fails, but no step
+# installs a kernel whose build fails (5b breaks the headers after they
+# are installed, and 5 installs a kernel without headers, which both
+# versions skip); the package's own every-kernel install is what the
+# steps judge, in both.
 #
 # Every boot's serial log is read through the strict readers of
 # tests/lib/vm.sh, and judged healthy (no kernel trouble, taint only O
@@ -193,19 +215,9 @@ expect_modprobe_works() {
 		unloaded
 }
 
-prepare() {
-	# The root's two kernels and step 2's: lifecycle_kernels (lib/kernels.sh)
-	# says which they are, and on failure what apt knows of them.
-	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
-		give_up "kernels for the root" \
-			"the three lifecycle_kernels known to apt" \
-			"$(cat "$work/kernels.err")"
-	fi
-	# shellcheck disable=SC2086 # three kernel releases
-	set -- $kernels
-	old_kver=$1 upgrade_kver=$2 new_kver=$3
-	echo "kernels: $old_kver and $new_kver, then $upgrade_kver"
-
+# prepare_packages: the run's .deb and .rpm, and the upgrade's .deb, for
+# every release's root.
+prepare_packages() {
 	# The run's .deb and .rpm (lib/packages.sh).
 	pkgs=$(built_packages)
 	for target in deb rpm; do
@@ -222,61 +234,79 @@ prepare() {
 		give_up "make deb ($new_version)" "the upgrade package built" "$out"
 	fi
 	echo "packages: $deb, $new_deb and the .rpm"
+}
+
+# prepare_root: $release's three kernels and a fresh copy of its cached
+# root with two of them.
+prepare_root() {
+	# The root's two kernels and step 2's: lifecycle_kernels_of
+	# (lib/kernels.sh) says which they are, and on failure what apt knows
+	# of them.
+	if ! kernels=$(lifecycle_kernels_of "$release" 2>"$work/kernels.err"); then
+		give_up "$L: kernels for the root" \
+			"the three lifecycle_kernels_of $release known to apt" \
+			"$(cat "$work/kernels.err")"
+	fi
+	# shellcheck disable=SC2086 # three kernel releases
+	set -- $kernels
+	old_kver=$1 upgrade_kver=$2 new_kver=$3
+	echo "kernels: $old_kver and $new_kver, then $upgrade_kver"
 
 	if ! root_tarball=$(test_root_tarball "$old_kver" "$new_kver"); then
-		give_up "Debian root" "a bookworm root with dkms and two kernels" \
+		give_up "$L: Debian root" "a $release root with dkms and two kernels" \
 			"debootstrap or apt-get failed (see above)"
 	fi
 	unpack_root "$root_tarball" "$root_a"
 	echo "root: $root_tarball ($(du -sm "$root_a" | cut -f1) MB unpacked)"
+	echo "its $(in_root "$root_a" dkms --version 2>&1)"
 }
 
 step1_install() {
 	cp "$dist/$deb" "$root_a/tmp/"
-	apt_step "1: apt-get install ./$deb" "$root_a" install "/tmp/$deb"
-	expect_installed 1 "$root_a" "$version" "$old_kver" "$new_kver"
+	apt_step "$L 1: apt-get install ./$deb" "$root_a" install "/tmp/$deb"
+	expect_installed "$L 1" "$root_a" "$version" "$old_kver" "$new_kver"
 }
 
 step2_kernel_upgrade() {
-	apt_step "2: apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
+	apt_step "$L 2: apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
 		"$root_a" install "linux-image-$upgrade_kver" \
 		"linux-headers-$upgrade_kver"
-	expect_installed 2 "$root_a" "$version" "$upgrade_kver"
+	expect_installed "$L 2" "$root_a" "$version" "$upgrade_kver"
 }
 
 step3_kernel_removal() {
-	apt_step "3: apt-get purge linux-image-$old_kver linux-headers-$old_kver" \
+	apt_step "$L 3: apt-get purge linux-image-$old_kver linux-headers-$old_kver" \
 		"$root_a" purge "linux-image-$old_kver" "linux-headers-$old_kver"
-	expect_eq "3: no lkm-stack module left for $old_kver" "" \
+	expect_eq "$L 3: no lkm-stack module left for $old_kver" "" \
 		"$(find "$root_a/lib/modules/" -path "*/$old_kver/*" -name '*_lkm.ko*')"
-	expect_no_match "3: dkms status no longer lists $old_kver" \
+	expect_no_match "$L 3: dkms status no longer lists $old_kver" \
 		", $(re "$old_kver"), " \
 		"$(in_root "$root_a" dkms status -m lkm-stack 2>/dev/null)"
 }
 
 step4_package_upgrade() {
 	cp "$work/tree-new/dist/$new_deb" "$root_a/tmp/"
-	apt_step "4: apt-get install ./$new_deb (upgrade)" "$root_a" \
+	apt_step "$L 4: apt-get install ./$new_deb (upgrade)" "$root_a" \
 		install "/tmp/$new_deb"
 	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
-	expect_eq "4: lkm-stack-dkms is at version $new_version" "$new_version" \
+	expect_eq "$L 4: lkm-stack-dkms is at version $new_version" "$new_version" \
 		"$(in_root "$root_a" dpkg-query -W -f '${Version}' lkm-stack-dkms)"
-	expect_eq "4: the sources of $version are gone" "" \
+	expect_eq "$L 4: the sources of $version are gone" "" \
 		"$(existing "$root_a/usr/src/lkm-stack-$version")"
-	expect_installed 4 "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
+	expect_installed "$L 4" "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
 }
 
 step5_kernel_without_headers() {
-	apt_step "5: apt-get install linux-image-$old_kver (no headers)" \
+	apt_step "$L 5: apt-get install linux-image-$old_kver (no headers)" \
 		"$root_a" install "linux-image-$old_kver"
-	expect_dpkg_sane "5: after the kernel's install" "$root_a"
-	apt_step "5: apt-get install --reinstall ./$new_deb" "$root_a" \
+	expect_dpkg_sane "$L 5: after the kernel's install" "$root_a"
+	apt_step "$L 5: apt-get install --reinstall ./$new_deb" "$root_a" \
 		install --reinstall "/tmp/$new_deb"
-	expect_match "5: the message names linux-headers-$old_kver" \
+	expect_match "$L 5: the message names linux-headers-$old_kver" \
 		"$(re "$old_kver"): its headers are missing; install linux-headers-$(re "$old_kver")" \
 		"$apt_out"
-	expect_dpkg_sane "5: after the package's install" "$root_a"
-	expect_installed 5 "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
+	expect_dpkg_sane "$L 5: after the package's install" "$root_a"
+	expect_installed "$L 5" "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
 }
 
 # break_headers ROOT KVER: make every build against KVER's headers fail,
@@ -288,71 +318,83 @@ break_headers() {
 }
 
 step5b_kernel_with_broken_headers() {
-	apt_step "5b: apt-get install linux-headers-$old_kver" "$root_a" \
+	apt_step "$L 5b: apt-get install linux-headers-$old_kver" "$root_a" \
 		install "linux-headers-$old_kver"
 	if ! break_headers "$root_a" "$old_kver"; then
-		fail "5b: break the headers of $old_kver" \
+		fail "$L 5b: break the headers of $old_kver" \
 			"include/generated/autoconf.h in them" "no such file"
 		return
 	fi
-	apt_step "5b: apt-get install --reinstall ./$new_deb (broken headers for $old_kver)" \
+	apt_step "$L 5b: apt-get install --reinstall ./$new_deb (broken headers for $old_kver)" \
 		"$root_a" install --reinstall "/tmp/$new_deb"
-	expect_match "5b: the message names the kernel and linux-headers-$old_kver" \
+	expect_match "$L 5b: the message names the kernel and linux-headers-$old_kver" \
 		"build for kernel $(re "$old_kver") failed .*reinstall linux-headers-$(re "$old_kver")" \
 		"$apt_out"
-	expect_dpkg_sane "5b: after the package's install" "$root_a"
-	expect_installed 5b "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
-	expect_eq "5b: no lkm-stack module for $old_kver" "" \
+	expect_dpkg_sane "$L 5b: after the package's install" "$root_a"
+	expect_installed "$L 5b" "$root_a" "$new_version" "$upgrade_kver" "$new_kver"
+	expect_eq "$L 5b: no lkm-stack module for $old_kver" "" \
 		"$(find "$root_a/lib/modules/" -path "*/$old_kver/*" -name '*_lkm.ko*')"
-	apt_step "5b: apt-get purge linux-image-$old_kver linux-headers-$old_kver (clean-up)" \
+	apt_step "$L 5b: apt-get purge linux-image-$old_kver linux-headers-$old_kver (clean-up)" \
 		"$root_a" purge "linux-image-$old_kver" "linux-headers-$old_kver"
 }
 
+# step6_boot_each_kernel: bookworm's root booted with each of its two
+# kernels (6.1 and 6.12: two series, two module formats).  trixie's is
+# not booted here: its kernels are of one series, and step 7 boots the
+# same release's root with the package installed (a boot costs 1.5-3 CPU
+# minutes under TCG).
 step6_boot_each_kernel() {
+	if [ "$release" != bookworm ]; then
+		echo "($L 6: not run: one series in $release; step 7 boots this release's root)"
+		return 0
+	fi
 	root_add_guest_scripts "$root_a" "$guest/init" "$guest/modprobe.sh"
-	root_image "$root_a" "$work/root-a.img"
+	root_image "$root_a" "$work/$release-root-a.img"
 	for kver in "$upgrade_kver" "$new_kver"; do
-		VM_TIMEOUT=$BOOT_TIMEOUT boot_guest "6: $kver" \
-			"$work/root-a.img" "$root_a" "$kver" modprobe
-		expect_modprobe_works "6: $kver" "$kver"
+		VM_TIMEOUT=$BOOT_TIMEOUT boot_guest "$L 6: $kver" \
+			"$work/$release-root-a.img" "$root_a" "$kver" modprobe
+		expect_modprobe_works "$L 6: $kver" "$kver"
 	done
+	rm -f "$work/$release-root-a.img"
 }
 
 step7_install_in_running_guest() {
-	# Three kernels with headers; booted on the oldest, and the newest is
-	# 6.12: Debian's stock dkms postinst would skip the middle one.
+	# Three kernels with headers; booted on the oldest.  In bookworm the
+	# newest is 6.12: Debian 12's stock dkms postinst (3.0.10) would skip
+	# the middle one.  Debian 13's (3.2.2, autoinstall_all_kernels) would
+	# build for all three itself; the package must do no less there.
 	unpack_root "$root_tarball" "$root_b"
-	apt_step "7: (set-up) apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
+	apt_step "$L 7: (set-up) apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
 		"$root_b" install "linux-image-$upgrade_kver" \
 		"linux-headers-$upgrade_kver"
 	root_add_guest_scripts "$root_b" "$guest/init" "$guest/install.sh" \
 		"$guest/modprobe.sh" "$dist/$deb"
 	root_image "$root_b" "$image_b"
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G VM_SMP=2 \
-		boot_guest "7: $old_kver" "$image_b" "$root_b" "$old_kver" \
+		boot_guest "$L 7: $old_kver" "$image_b" "$root_b" "$old_kver" \
 		install,modprobe
-	expect_step_status "7: apt-get install ./$deb in the running guest succeeds" \
+	expect_step_status "$L 7: apt-get install ./$deb in the running guest succeeds" \
 		"$guest_log" install 0
 	for kver in "$old_kver" "$upgrade_kver" "$new_kver"; do
-		expect_step_match "7: dkms status: lkm-stack/$version installed for $kver" \
+		expect_step_match "$L 7: dkms status: lkm-stack/$version installed for $kver" \
 			"$guest_log" dkms-status \
 			"^lkm-stack/$(re "$version"), $(re "$kver"), [^:]+: installed"
 		suffix=$(vm_module_suffix "$root_b" "$kver")
 		for module in core_lkm client_lkm; do
-			expect_step_match "7: $kver: DKMS installed $module$suffix" \
+			expect_step_match "$L 7: $kver: DKMS installed $module$suffix" \
 				"$guest_log" modules \
 				"^$(re "/lib/modules/$kver/updates/dkms/$module$suffix")\$"
 		done
 	done
-	expect_modprobe_works "7: $old_kver, right after the install" "$old_kver"
+	expect_modprobe_works "$L 7: $old_kver, right after the install" "$old_kver"
 }
 
 step8_purge() {
-	apt_step "8: apt-get purge lkm-stack-dkms" "$root_a" purge lkm-stack-dkms
-	expect_nothing_left 8 "$root_a"
-	expect_dpkg_sane 8 "$root_a"
+	apt_step "$L 8: apt-get purge lkm-stack-dkms" "$root_a" purge lkm-stack-dkms
+	expect_nothing_left "$L 8" "$root_a"
+	expect_dpkg_sane "$L 8" "$root_a"
 	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
-	expect_eq "8: dpkg has forgotten lkm-stack-dkms" "" \
+	expect_eq "$L 8: dpkg has forgotten lkm-stack-dkms" "" \
 		"$(in_root "$root_a" dpkg-query -W -f '${Status}' lkm-stack-dkms 2>/dev/null)"
 }
 
@@ -362,14 +404,14 @@ step11_dkms_from_tree() {
 	scratch_tree "$root_a/tmp/tree"
 	if out=$(in_root "$root_a" make -C /tmp/tree dkms-install \
 		KVER="$new_kver" 2>&1); then
-		pass "11: make dkms-install KVER=$new_kver"
+		pass "$L 11: make dkms-install KVER=$new_kver"
 	else
-		fail "11: make dkms-install KVER=$new_kver" "it succeeds" "$out"
+		fail "$L 11: make dkms-install KVER=$new_kver" "it succeeds" "$out"
 	fi
-	expect_installed 11 "$root_a" "$version" "$new_kver"
-	expect_success "11: make dkms-remove" \
+	expect_installed "$L 11" "$root_a" "$version" "$new_kver"
+	expect_success "$L 11: make dkms-remove" \
 		in_root "$root_a" make -C /tmp/tree dkms-remove
-	expect_nothing_left 11 "$root_a"
+	expect_nothing_left "$L 11" "$root_a"
 }
 
 # rpm_step NAME ROOT RPM-ARG...: rpm on ROOT (its own rpmdb, scriptlets
@@ -387,23 +429,23 @@ rpm_step() {
 
 step9_rpm() {
 	rpm_file=$(echo "$dist/lkm-stack-dkms-$version"-*.noarch.rpm)
-	expect_match "9: rpm -qp --requires: dkms" '^dkms$' \
+	expect_match "$L 9: rpm -qp --requires: dkms" '^dkms$' \
 		"$(rpm -qp --requires "$rpm_file")"
 	scripts=$(rpm -qp --scripts "$rpm_file")
-	expect_match "9: rpm -qp --scripts: %preun removes $version from every kernel" \
+	expect_match "$L 9: rpm -qp --scripts: %preun removes $version from every kernel" \
 		"dkms remove -m lkm-stack -v $(re "$version") --all" \
 		"$(printf '%s\n' "$scripts" | sed -n '/^preuninstall/,/^[a-z]* scriptlet/p')"
-	expect_match "9: rpm -qp --scripts: %posttrans builds for every kernel" \
+	expect_match "$L 9: rpm -qp --scripts: %posttrans builds for every kernel" \
 		"/dkms-install-all-kernels $(re "$version")" \
 		"$(printf '%s\n' "$scripts" | sed -n '/^posttrans/,$p')"
 	# root-b: a scratch copy of the same root, untouched by step 7's
 	# guest, which changed only the image.
-	rpm_step "9: rpm --root -i --nodeps $(basename "$rpm_file")" \
+	rpm_step "$L 9: rpm --root -i --nodeps $(basename "$rpm_file")" \
 		"$root_b" -i --nodeps "$rpm_file"
-	expect_installed 9 "$root_b" "$version" \
+	expect_installed "$L 9" "$root_b" "$version" \
 		"$old_kver" "$upgrade_kver" "$new_kver"
-	rpm_step "9: rpm --root -e lkm-stack-dkms" "$root_b" -e lkm-stack-dkms
-	expect_nothing_left 9 "$root_b"
+	rpm_step "$L 9: rpm --root -e lkm-stack-dkms" "$root_b" -e lkm-stack-dkms
+	expect_nothing_left "$L 9" "$root_b"
 }
 
 # split_signed_module MODULE DIR: from MODULE (.ko or .ko.xz), what was
@@ -442,11 +484,11 @@ step10_signing() {
 		>/dev/null 2>&1 || true
 	if ! openssl x509 -inform DER -in "$sig/mok.der" -out "$sig/mok.pem" \
 		2>/dev/null; then
-		fail "10: DKMS made a MOK certificate in the guest" \
+		fail "$L 10: DKMS made a MOK certificate in the guest" \
 			"/var/lib/dkms/mok.pub, an X.509 certificate" "none"
 		return
 	fi
-	pass "10: DKMS made a MOK certificate in the guest"
+	pass "$L 10: DKMS made a MOK certificate in the guest"
 	subject=$(openssl x509 -in "$sig/mok.pem" -noout -subject \
 		-nameopt multiline | sed -n 's/^ *commonName *= //p')
 	serial=$(openssl x509 -in "$sig/mok.pem" -noout -serial | cut -d= -f2)
@@ -455,7 +497,7 @@ step10_signing() {
 		debugfs -R "rdump /usr/lib/modules/$kver/updates/dkms $sig/$kver" \
 			"$image_b" >/dev/null 2>&1 || true
 		for module in core_lkm client_lkm; do
-			check_module_signature "10: $kver: $module" \
+			check_module_signature "$L 10: $kver: $module" \
 				"$(find "$sig/$kver" -name "$module.ko*")" \
 				"$sig/$kver/$module"
 		done
@@ -492,6 +534,37 @@ check_module_signature() {
 	fi
 }
 
+# run_release RELEASE: the steps in a root of RELEASE (tests/lib/debian-root.sh,
+# DEBIAN_ROOT_SUITE): all of them in bookworm; in trixie all but 6 (see
+# step6_boot_each_kernel) and 9 (the RPM's scriptlets run the same helper
+# against dkms: once is enough, as in the stacking stage).
+run_release() {
+	release=$1
+	DEBIAN_ROOT_SUITE=$release
+	L="lifecycle $release"
+	root_a=$work/$release-root-a
+	root_b=$work/$release-root-b
+	image_b=$work/$release-root-b.img
+
+	section "lifecycle: lkm-stack-dkms in a Debian $release root"
+	timed lifecycle "$release: prepare (cached root)" prepare_root
+	timed lifecycle "$release 1: install" step1_install
+	timed lifecycle "$release 2: kernel upgrade" step2_kernel_upgrade
+	timed lifecycle "$release 3: kernel removal" step3_kernel_removal
+	timed lifecycle "$release 4: package upgrade" step4_package_upgrade
+	timed lifecycle "$release 5: kernel without headers" step5_kernel_without_headers
+	timed lifecycle "$release 5b: kernel with broken headers" step5b_kernel_with_broken_headers
+	timed lifecycle "$release 6: boot each kernel" step6_boot_each_kernel
+	timed lifecycle "$release 7: install in a running guest" step7_install_in_running_guest
+	timed lifecycle "$release 8: purge" step8_purge
+	[ "$release" != bookworm ] || timed lifecycle "$release 9: RPM scriptlets" step9_rpm
+	timed lifecycle "$release 10: module signing" step10_signing
+	timed lifecycle "$release 11: make dkms-install and dkms-remove" step11_dkms_from_tree
+	remove_root "$root_a"
+	remove_root "$root_b"
+	rm -f "$image_b"
+}
+
 main() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-lifecycle.XXXXXX")
 	# remove_root first unmounts what a killed chroot command left mounted.
@@ -499,24 +572,11 @@ main() {
 	trap 'exit 1' HUP INT TERM
 	# Under tests/run the packages are the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
-	root_a=$work/root-a
-	root_b=$work/root-b
-	image_b=$work/root-b.img
 
-	section "lifecycle: lkm-stack-dkms in a Debian bookworm root"
-	timed lifecycle "prepare (packages, cached root)" prepare
-	timed lifecycle "1: install" step1_install
-	timed lifecycle "2: kernel upgrade" step2_kernel_upgrade
-	timed lifecycle "3: kernel removal" step3_kernel_removal
-	timed lifecycle "4: package upgrade" step4_package_upgrade
-	timed lifecycle "5: kernel without headers" step5_kernel_without_headers
-	timed lifecycle "5b: kernel with broken headers" step5b_kernel_with_broken_headers
-	timed lifecycle "6: boot each kernel" step6_boot_each_kernel
-	timed lifecycle "7: install in a running guest" step7_install_in_running_guest
-	timed lifecycle "8: purge" step8_purge
-	timed lifecycle "9: RPM scriptlets" step9_rpm
-	timed lifecycle "10: module signing" step10_signing
-	timed lifecycle "11: make dkms-install and dkms-remove" step11_dkms_from_tree
+	timed lifecycle "prepare (packages)" prepare_packages
+	for release in ${LKM_STACK_LIFECYCLE_RELEASES:-bookworm trixie}; do
+		run_release "$release"
+	done
 
 	[ "${LKM_STACK_SUITE:-}" ] || summary
 }

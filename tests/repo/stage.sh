@@ -122,14 +122,6 @@ prepare() {
 	make_tampered_copies
 }
 
-# usr_lib_modules_dpkg_cfg: DEBIAN_ROOT_DPKG_CFG's rules for the
-# kernels' modules, for /usr/lib/modules, where Debian 13's kernel
-# packages put them (those rules name /lib/modules).
-usr_lib_modules_dpkg_cfg() {
-	printf '%s\n' "$DEBIAN_ROOT_DPKG_CFG" |
-		sed -n 's,^\(path-[a-z]*=\)/lib/modules/,\1/usr/lib/modules/,p'
-}
-
 # prepare_root: $release's two kernels (kver_a, kver_b) and a fresh copy
 # of its cached root with them; root_ready says whether there is one (if
 # not, the failure is recorded).
@@ -147,9 +139,9 @@ prepare_root() {
 find_root() {
 	case $release in
 	bookworm)
-		if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
+		if ! kernels=$(lifecycle_kernels_of bookworm 2>"$work/kernels.err"); then
 			fail "$release: kernels for the root" \
-				"the three lifecycle_kernels known to apt" \
+				"the three lifecycle_kernels_of bookworm known to apt" \
 				"$(cat "$work/kernels.err")"
 			return 1
 		fi

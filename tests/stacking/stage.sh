@@ -13,9 +13,10 @@
 #   bookworm  the lifecycle stage's cached root (test_root_tarball: the
 #             previous 6.1 and the newest 6.12 amd64 kernel), then the
 #             newest 6.1
-#   trixie    a root named "stacking" (the previous amd64 release and
-#             the newest cloud-amd64 one, whose image the build root has
-#             downloaded already), then the newest amd64
+#   trixie    the lifecycle stage's cached Debian 13 root (named
+#             "stacking"; lifecycle_kernels_of trixie: the previous amd64
+#             release and the newest cloud-amd64 one, whose image the
+#             build root has downloaded already), then the newest amd64
 #
 # In each, in a chroot unless said otherwise:
 #
@@ -307,28 +308,14 @@ prepare_packages() {
 	echo "packages: $core_deb, $addon_deb and $new_deb (get_skey(long))"
 }
 
-# usr_lib_modules_dpkg_cfg: the root's dpkg path rules for the kernels'
-# modules, for /usr/lib/modules, where Debian 13's kernel packages put
-# them (the rules of DEBIAN_ROOT_DPKG_CFG name /lib/modules).
-usr_lib_modules_dpkg_cfg() {
-	printf '%s\n' "$DEBIAN_ROOT_DPKG_CFG" |
-		sed -n 's,^\(path-[a-z]*=\)/lib/modules/,\1/usr/lib/modules/,p'
-}
-
 # select_kernels: the kernels of $release: kver_a and kver_b in its
 # root, kver_new for step 2 (and the boot); and the root's tarball.
 select_kernels() {
 	case $release in
-	bookworm)
+	bookworm | trixie)
 		# shellcheck disable=SC2046 # three kernel releases
-		set -- $(lifecycle_kernels)
+		set -- $(lifecycle_kernels_of "$release")
 		kver_a=${1:-} kver_new=${2:-} kver_b=${3:-}
-		;;
-	trixie)
-		kver_a=$(release_kernels trixie amd64 | tail -n 2 | head -n 1)
-		kver_b=$(release_kernels trixie cloud-amd64 | tail -n 1)
-		kver_new=$(release_kernels trixie amd64 | tail -n 1)
-		[ "$kver_a" != "$kver_new" ] || kver_a=
 		;;
 	sid)
 		# One kernel: sid's newest amd64 (no CONFIG_MODVERSIONS).
@@ -351,16 +338,10 @@ select_kernels() {
 }
 
 # cached_root: print the path of the cached root of $release with its two kernels, dkms
-# and openssl (the lifecycle stage's for bookworm).
+# and openssl (the lifecycle stage's for bookworm and trixie).
 cached_root() {
 	case $release in
-	bookworm) test_root_tarball "$kver_a" "$kver_b" ;;
-	trixie)
-		DEBIAN_ROOT_NAME=stacking \
-			DEBIAN_ROOT_DPKG_EXTRA=$(usr_lib_modules_dpkg_cfg) \
-			debian_root_tarball dkms openssl xz-utils \
-			"linux-image-$kver_a" "linux-headers-$kver_a" \
-			"linux-image-$kver_b" "linux-headers-$kver_b" ;;
+	bookworm | trixie) test_root_tarball "$kver_a" "$kver_b" ;;
 	sid)
 		DEBIAN_ROOT_NAME=stacking \
 			DEBIAN_ROOT_DPKG_EXTRA=$(usr_lib_modules_dpkg_cfg) \

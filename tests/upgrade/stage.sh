@@ -74,9 +74,9 @@ module_sums() {
 prepare() {
 	# The lifecycle root's two kernels, and the newer one its
 	# linux-image-amd64 brings (lifecycle_kernels, lib/kernels.sh).
-	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
+	if ! kernels=$(lifecycle_kernels_of bookworm 2>"$work/kernels.err"); then
 		give_up "kernels for the root" \
-			"the three lifecycle_kernels known to apt" \
+			"the three lifecycle_kernels_of bookworm known to apt" \
 			"$(cat "$work/kernels.err")"
 	fi
 	# shellcheck disable=SC2086 # three kernel releases
