@@ -50,13 +50,17 @@ series_pattern() {
 
 # newest_kernel SERIES FLAVOUR: the newest release of a series of this
 # host's release ("6.1", "6.12") in a flavour ("amd64", "cloud-amd64",
-# "rt-amd64") that apt knows an unsigned image of, e.g. 6.1.0-56-amd64 on
-# Debian 12, 6.12.118+deb13-amd64 on Debian 13.
+# "rt-amd64") that apt knows both images of, e.g. 6.1.0-56-amd64 on
+# Debian 12, 6.12.118+deb13-amd64 on Debian 13: the unsigned one, which
+# the tests boot, and the signed linux-image-KVER, which users and the
+# tests' Debian roots install.  The archive publishes the signed one
+# later (seen: 6.12.118+deb12 unsigned for a day without it), and a
+# kernel users cannot install yet is not one to test.
 newest_kernel() {
 	_pattern=$(series_pattern "$1") || return 1
 	apt-cache pkgnames linux-image-"$1" |
-		sed -En "s/^linux-image-($_pattern-$2)-unsigned\$/\\1/p" |
-		sort -V | tail -n 1
+		sed -En "s/^linux-image-($_pattern-$2)(-unsigned)?\$/\\1/p" |
+		sort | uniq -d | sort -V | tail -n 1
 }
 
 # kernel_matrix: one kernel release a line, the default test matrix of

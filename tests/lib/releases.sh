@@ -71,12 +71,15 @@ release_apt() {
 }
 
 # release_update RELEASE: fetch RELEASE's package lists into its own
-# state, at most once every 6 hours (a stamp file says when).
+# state, at most once every 6 hours (a stamp file says when), and again
+# whenever this host's apt has updated its lists since: its own
+# release's kernels must be the same in both.
 release_update() {
 	_state=$LKM_STACK_CACHE/apt/$1
 	_stamp=$_state/updated
 	if [ -f "$_stamp" ] &&
-		[ -n "$(find "$_stamp" -mmin -360 2>/dev/null)" ]; then
+		[ -n "$(find "$_stamp" -mmin -360 -newer /var/lib/apt/lists \
+			2>/dev/null)" ]; then
 		return 0
 	fi
 	mkdir -p "$_state/lists/partial" "$_state/sources.list.d" \
@@ -104,13 +107,15 @@ release_kernel_pattern() {
 }
 
 # release_kernels RELEASE FLAVOUR: every kernel release of RELEASE in
-# FLAVOUR (amd64, cloud-amd64, rt-amd64) that has headers and an image
-# (unsigned, or only the one package sid has), oldest first.
+# FLAVOUR (amd64, cloud-amd64, rt-amd64) that has headers and the image
+# users install, linux-image-KVER (signed where the release has an
+# unsigned one too, which the archive publishes later: newest_kernel in
+# tests/lib/kernels.sh says why such a kernel is left out), oldest first.
 release_kernels() {
 	release_update "$1" || return 1
 	_pattern=$(release_kernel_pattern "$1") || return 1
 	release_apt "$1" apt-cache pkgnames linux- |
-		sed -En "s/^linux-(headers|image)-($_pattern-$2)(-unsigned)?\$/\\1 \\2/p" |
+		sed -En "s/^linux-(headers|image)-($_pattern-$2)\$/\\1 \\2/p" |
 		sort -u | awk '{ n[$2]++ } END { for (k in n) if (n[k] == 2) print k }' |
 		sort -V
 }
