@@ -291,77 +291,17 @@ bench_kernels() {
 		printf '%s\n' "$_bk" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
 	done
 }
-# sig_enforce_kernel: Debian 12's kernel booted with module.sig_enforce=1.
+# sig_enforce_kernel: the Debian kernel booted with module.sig_enforce=1.
 sig_enforce_kernel() { newest_kernel 6.12 amd64; }
-# release_kernel RELEASE [FLAVOUR]: the newest kernel of RELEASE's matrix
-# (release_matrix_of) in FLAVOUR (default amd64), e.g.
-# 6.12.118+deb13-amd64 for trixie; fails, saying so, when it has none.
-release_kernel() {
-	_rk=$(release_matrix_of "$1") || return 1
-	# A digit before "-FLAVOUR": 7.2.13+deb14-amd64, not ...-rt-amd64.
-	_rk=$(printf '%s\n' "$_rk" | grep -E -- "[0-9]-${2:-amd64}\$" |
-		sort -V | tail -n 1)
-	if [ -z "$_rk" ]; then
-		echo "no ${2:-amd64} kernel in $1's matrix" >&2
-		return 1
-	fi
-	echo "$_rk"
-}
-# reliability_kernels: the kernels the reliability stage stresses (the
-# cycles, the race, bad input, other kernels' modules), one a line:
-# Debian 12's matrix (kernel_matrix: the flavours differ in preemption
-# and RCU, which the race and the cycles exercise), then the newest
-# Debian 13 amd64 kernel and sid's (the ones vm_kernels boots); or
-# LKM_STACK_KERNELS if set.  Only amd64 of 13 and sid: each kernel costs
-# two boots, 1.5-3 CPU minutes each under TCG.
-reliability_kernels() {
-	kernel_matrix || return 1
-	[ -z "${LKM_STACK_KERNELS:-}" ] || return 0
-	release_kernel trixie || return 1
-	release_kernel sid
-}
-# sig_enforce_kernels: the kernels the reliability stage boots with
-# module.sig_enforce=1, one per release, one a line: sig_enforce_kernel
-# (Debian 12's), the newest Debian 13 amd64 kernel and sid's; with
-# LKM_STACK_KERNELS set, the first of its kernels of each release.
-sig_enforce_kernels() {
-	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
-		_sek_seen=
-		for _sek in $(kernel_matrix); do
-			_sek_release=$(kernel_release_of "$_sek")
-			case " $_sek_seen " in
-			*" ${_sek_release:-none} "*) continue ;;
-			esac
-			_sek_seen="$_sek_seen ${_sek_release:-none}"
-			echo "$_sek"
-		done
-		return
-	fi
-	_sek=$(sig_enforce_kernel) || return 1
-	if [ -z "$_sek" ]; then
-		echo "no 6.12 amd64 kernel known to apt: run apt-get update" >&2
-		return 1
-	fi
-	echo "$_sek"
-	release_kernel trixie || return 1
-	release_kernel sid
-}
 # foreign_kernels KVER: the kernels whose modules the reliability stage
 # has KVER load, for the kernel's version checks to judge (most are
-# refused), as "LABEL KVER" lines.  For a Debian 12 kernel: other-series,
-# the newest amd64 kernel of the other series; other-flavour, the newest
-# kernel of KVER's series in another flavour (rt-amd64, or amd64 for an
-# rt kernel); and for the newest amd64 kernel of a series,
-# previous-release, its previous release (previous_kernel) if apt has
-# one.  For a Debian 13 or sid kernel, release_foreign_kernels.  A kernel
-# of no Debian release (one built here) counts as a 6.12.
+# refused), as "LABEL KVER" lines: other-series, the newest amd64 kernel
+# of the other series; other-flavour, the newest kernel of KVER's series
+# in another flavour (rt-amd64, or amd64 for an rt kernel); and for the
+# newest amd64 kernel of a series, previous-release, its previous release
+# (previous_kernel) if apt has one.  A kernel of no Debian 12 series
+# (Debian 13's, sid's, in LKM_STACK_KERNELS) counts as a 6.12.
 foreign_kernels() {
-	case $(kernel_release_of "$1") in
-	trixie | sid)
-		release_foreign_kernels "$1"
-		return
-		;;
-	esac
 	case $1 in
 	6.1.*) _fk_series=6.1 _fk_other_series=6.12 ;;
 	*) _fk_series=6.12 _fk_other_series=6.1 ;;
@@ -376,62 +316,6 @@ foreign_kernels() {
 		_fk_previous=$(previous_kernel "$_fk_series" amd64)
 		[ -z "$_fk_previous" ] || echo "previous-release $_fk_previous"
 	fi
-}
-# release_foreign_kernels KVER: foreign_kernels of a Debian 13 or sid
-# kernel, each of a matrix whose builds the run has (build_matrix), but
-# the previous release:
-#   other-release       the newest amd64 kernel of the release before:
-#                       for Debian 13's 6.12, Debian 12's 6.12 (the same
-#                       upstream series, another compiler); for sid's
-#                       7.x, Debian 13's 6.12
-#   other-flavour       KVER's release's rt-amd64 kernel (amd64 for an rt
-#                       one): other preemption flags in the version magic
-#   same-flags-flavour  for amd64 its cloud-amd64 kernel (and the other
-#                       way round), whose version magic has the same
-#                       flags: the release string (without
-#                       CONFIG_MODVERSIONS, as on sid) or the symbol CRCs
-#                       (with it) decide
-#   previous-release    for the newest kernel of its flavour, the one
-#                       before it in its release's archive
-#                       (release_kernels), if the archive has one (sid's
-#                       often has none); its headers come into the
-#                       release's root then (release_root_headers)
-release_foreign_kernels() {
-	_rfk_release=$(kernel_release_of "$1")
-	_rfk_flavour=$(flavour_of "$1")
-	case $_rfk_release in
-	trixie) _rfk_other=$(newest_kernel 6.12 amd64) ;;
-	*) _rfk_other=$(release_kernel trixie) ;;
-	esac
-	if [ -z "$_rfk_other" ]; then
-		echo "no amd64 kernel of the release before $_rfk_release known" >&2
-		return 1
-	fi
-	echo "other-release $_rfk_other"
-	case $_rfk_flavour in
-	rt-amd64) _rfk_other=amd64 ;;
-	*) _rfk_other=rt-amd64 ;;
-	esac
-	_rfk_other=$(release_kernel "$_rfk_release" "$_rfk_other") || return 1
-	echo "other-flavour $_rfk_other"
-	case $_rfk_flavour in
-	amd64) _rfk_other=cloud-amd64 ;;
-	cloud-amd64) _rfk_other=amd64 ;;
-	*) _rfk_other= ;;
-	esac
-	if [ -n "$_rfk_other" ]; then
-		_rfk_other=$(release_kernel "$_rfk_release" "$_rfk_other") ||
-			return 1
-		echo "same-flags-flavour $_rfk_other"
-	fi
-	[ "$1" = "$(release_kernel "$_rfk_release" "$_rfk_flavour")" ] ||
-		return 0
-	_need_releases || return 1
-	_rfk_other=$(release_kernels "$_rfk_release" "$_rfk_flavour") ||
-		return 1
-	_rfk_other=$(printf '%s\n' "$_rfk_other" | grep -vxF -- "$1" |
-		tail -n 1)
-	[ -z "$_rfk_other" ] || echo "previous-release $_rfk_other"
 }
 # sanitizer_debian_kernel: the Debian build of the sanitizer kernel's
 # source (linux-source-6.12, tests/lib/sanitizer-kernel.sh), whose

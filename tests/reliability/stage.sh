@@ -8,15 +8,10 @@
 #  - a race of loaders, unloaders and sysfs readers on two CPUs, every
 #    refusal carrying a documented errno and a consistent end state;
 #  - bad input: a wrong and a malformed "magic", core_lkm's fail_init,
-#    modules built for other kernels (the other series or release,
-#    another flavour, the previous release: foreign_kernels), whose
-#    verdict must be the kernel's version checks' (modversions_agree);
-#  - a Debian kernel of each release booted with module.sig_enforce=1
-#    refusing modules signed with a key it does not trust;
-# on each kernel of reliability_kernels (Debian 12's matrix, the newest
-# Debian 13 amd64 kernel and sid's; a kernel of another release than
-# this host's gets that release's kmod and dash in the guest), and
-# signature enforcement on each of sig_enforce_kernels;
+#    modules built for other kernels (the other series, another flavour,
+#    the previous release), whose verdict must be modversions';
+#  - a Debian kernel booted with module.sig_enforce=1 refusing modules
+#    signed with a key it does not trust;
 #  - all of it on the sanitizer kernel (tests/lib/sanitizer-kernel.sh:
 #    KASAN, UBSAN, kmemleak, lockdep, ...) with module.sig_enforce=1 and
 #    modules signed by the DKMS-style key it trusts, plus a kmemleak scan.
@@ -95,18 +90,11 @@ modules_for() {
 # initramfs for tests/reliability/guest.sh with MODS's modules in /root
 # and installed for modprobe, the core_lkm of each "LABEL KVER MODS" line
 # of file FOREIGN in /root/foreign/LABEL, and the guest parameters NAME
-# (vm_initramfs_set_param), kernel_trouble among them.  A kernel of
-# another release than this host's gets that release's kmod and dash
-# (from its root, tests/lib/release-roots.sh), as the vm stage's guests.
+# (vm_initramfs_set_param), kernel_trouble among them.
 pack_guest() {
 	_root=$1 _kver=$2 _image=$3 _mods=$4 _foreign=$5
 	shift 5
-	_userland=
-	if ! kernel_builds_on_host "$_kver"; then
-		_userland=$(release_root_headers "$_kver") || return 1
-	fi
-	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/reliability/guest.sh" \
-		"$_userland" || return 1
+	vm_initramfs_init "$_root" "$LKM_STACK_TOP/tests/reliability/guest.sh"
 	vm_initramfs_add_file "$_root" "$work/modcycle" /bin/modcycle 755
 	vm_initramfs_add_file "$_root" "$_mods/src/core/core_lkm.ko" \
 		/root/core_lkm.ko
@@ -254,32 +242,14 @@ check_fail_init() {
 
 # modversions_agree KO OTHER-KO: whether a kernel that takes KO takes
 # OTHER-KO too, both built from our source, OTHER-KO for another kernel.
-# With CONFIG_MODVERSIONS (both version magics say "modversions") the
-# kernel compares the version magic after the release ("SMP preempt
-# mod_unload modversions") and the CRC of each symbol the module uses;
-# the release itself does not matter.  Without it (sid's 7.x: KO's magic
-# lacks "modversions") the kernel compares the whole version magic,
-# release included, and no CRCs (kernel/module/version.c, same_magic).
+# With CONFIG_MODVERSIONS the kernel compares the version magic after the
+# release ("SMP preempt mod_unload modversions") and the CRC of each
+# symbol the module uses; the release itself does not matter.
 modversions_agree() {
-	_ma_magic=$(modinfo -F vermagic "$1")
-	_ma_other=$(modinfo -F vermagic "$2")
-	if ! has_modversions_magic "$_ma_magic" ||
-		! has_modversions_magic "$_ma_other"; then
-		[ "$_ma_magic" = "$_ma_other" ]
-		return
-	fi
-	[ "${_ma_magic#* }" = "${_ma_other#* }" ] &&
+	[ "$(modinfo -F vermagic "$1" | cut -d' ' -f2-)" = \
+		"$(modinfo -F vermagic "$2" | cut -d' ' -f2-)" ] &&
 		[ "$(modprobe --dump-modversions "$1")" = \
 			"$(modprobe --dump-modversions "$2")" ]
-}
-
-# has_modversions_magic VERMAGIC: the version magic is a
-# CONFIG_MODVERSIONS kernel's (the word "modversions" after the release).
-has_modversions_magic() {
-	case " ${1#* } " in
-	*" modversions "*) return 0 ;;
-	esac
-	return 1
 }
 
 # check_foreign NAME LOG LABEL FOREIGN-KVER KO FOREIGN-KO: the kernel
@@ -290,14 +260,6 @@ has_modversions_magic() {
 check_foreign() {
 	name=$1 log=$2 block=foreign-$3
 	what="$name: module built for $4 ($3)"
-	if ! has_modversions_magic "$(modinfo -F vermagic "$5")"; then
-		# The judging kernel's own build says it: no __versions
-		# section (the CRCs), so only the version magic can decide.
-		sections=$(readelf -S -W "$5" 2>&1 |
-			grep -oE ' (\.modinfo|__versions) |[Ee]rror.*' | sort -u)
-		expect_eq "$what: no CONFIG_MODVERSIONS here: no symbol CRCs to compare, the whole version magic (release included) decides" \
-			" .modinfo " "$sections"
-	fi
 	if modversions_agree "$5" "$6"; then
 		echo "($what: same version magic and symbol CRCs, so the kernel must take it)"
 		expect_step_status "$what: taken" "$log" "$block" 0
@@ -397,11 +359,6 @@ stress_debian() {
 			"see above"
 		return
 	fi
-	foreign_list=$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }' \
-		"$work/foreign-$kver")
-	grep -q '^previous-release ' "$work/foreign-$kver" ||
-		foreign_list="$foreign_list; no previous-release (foreign_kernels: not the newest of its kind, or its archive has none before it)"
-	echo "($kver: modules built for other kernels it must judge: $foreign_list)"
 	stress_kernel "$kver" "$kver" "$image" "$mods" "$work/foreign-$kver" \
 		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
 }
@@ -409,8 +366,7 @@ stress_debian() {
 # foreign_modules KVER: the foreign_kernels of KVER (tests/lib/kernels.sh)
 # with their builds, as "LABEL KVER MODS" lines.
 foreign_modules() {
-	_fm=$(foreign_kernels "$1") || return 1
-	printf '%s\n' "$_fm" | while read -r _label _kver; do
+	foreign_kernels "$1" | while read -r _label _kver; do
 		_mods=$(modules_for "$_kver" </dev/null) || return 1
 		echo "$_label $_kver $_mods"
 	done
@@ -418,9 +374,7 @@ foreign_modules() {
 
 # sig_enforce_debian KVER: KVER booted with module.sig_enforce=1 refuses
 # our modules signed with a key it does not trust (DKMS's MOK, not
-# enrolled), as Secure Boot users meet it.  The modules are signed with
-# KVER's own scripts/sign-file: this host's, or in the root of KVER's
-# release (root_sign_file).
+# enrolled), as Secure Boot users meet it.
 sig_enforce_debian() {
 	kver=$1
 	section "signature enforcement: $kver"
@@ -431,11 +385,8 @@ sig_enforce_debian() {
 		return
 	fi
 	signed=$work/signed-$kver
-	sign_file=/lib/modules/$kver/build/scripts/sign-file
-	if ! kernel_builds_on_host "$kver"; then
-		sign_kver=$kver sign_file=root_sign_file
-	fi
-	if ! signed_copy "$mods" "$signed" "$sign_file"; then
+	if ! signed_copy "$mods" "$signed" \
+		"/lib/modules/$kver/build/scripts/sign-file"; then
 		fail "$kver: kernel and modules ready" "modules signed" "see above"
 		return
 	fi
@@ -447,16 +398,6 @@ sig_enforce_debian() {
 		"$image/boot/vmlinuz-$kver" "$work/root-sig-$kver.cpio" "$log"
 	judge_sig_enforce "$kver sig_enforce=1" "$log" \
 		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
-}
-
-# root_sign_file HASH KEY CERT MODULE: sign MODULE with the sign-file of
-# kernel $sign_kver, in the root of its release (where it links against
-# that release's libcrypto), the key's and the module's directories bound
-# into it.
-root_sign_file() {
-	_rsf_root=$(release_root_headers "$sign_kver") || return 1
-	release_root_run "$_rsf_root" "${2%/*} ${4%/*}" \
-		"/lib/modules/$sign_kver/build/scripts/sign-file" "$@"
 }
 
 # judge_sig_enforce NAME LOG ALLOWED-TAINT: the checks of a sig_enforce
@@ -509,34 +450,16 @@ stress_sanitizer() {
 
 main() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-reliability.XXXXXX")
-	# Run alone, the stage has roots of other releases in its own
-	# builds: release_roots_remove deletes them only with nothing
-	# mounted (wait: for release_roots_prefetch).
-	trap 'wait; release_roots_remove "$work/builds" && rm -rf "$work"' EXIT
+	trap 'rm -rf "$work"' EXIT
 	export VM_PROGRESS=1
 	# Under tests/run the build stage has already built the modules.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
 
 	build_modcycle
-	# The roots of Debian 13 and sid, unpacked while Debian 12's kernels
-	# run (under tests/run the build stage has them already).
-	kernels=$(reliability_kernels) || kernels=
-	sig_kernels=$(sig_enforce_kernels) || sig_kernels=
-	# shellcheck disable=SC2086 # the lists split into kernel releases
-	release_roots_prefetch $kernels $sig_kernels
-	if [ -n "$kernels" ] && [ -n "$sig_kernels" ]; then
-		pass "the kernels to stress and to boot with module.sig_enforce=1 known"
-	else
-		fail "the kernels to stress and to boot with module.sig_enforce=1 known" \
-			"reliability_kernels and sig_enforce_kernels (tests/lib/kernels.sh)" \
-			"'$kernels' and '$sig_kernels' (see above)"
-	fi
-	for kver in $kernels; do
+	for kver in $(kernel_matrix); do
 		stress_debian "$kver"
 	done
-	for kver in $sig_kernels; do
-		sig_enforce_debian "$kver"
-	done
+	sig_enforce_debian "$(sig_enforce_kernel)"
 	if [ "${LKM_STACK_SANITIZER:-1}" = 0 ]; then
 		section "stress and bad input: sanitizer kernel"
 		echo "LEFT OUT: the sanitizer kernel (LKM_STACK_SANITIZER=0); none of its checks ran"
