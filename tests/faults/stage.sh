@@ -554,11 +554,8 @@ item4b_other_order() {
 }
 
 prepare() {
-	if ! kernels=$(lifecycle_kernels 2>"$work/kernels.err"); then
-		give_up "faults: kernels for the root" \
-			"the three lifecycle_kernels known to apt" \
-			"$(cat "$work/kernels.err")"
-	fi
+	# The lifecycle stage's bookworm root's kernels (its Debian 12 root).
+	root_kernels faults bookworm
 	# shellcheck disable=SC2086 # three kernel releases
 	set -- $kernels
 	# The root's kernels in the order the helper builds them

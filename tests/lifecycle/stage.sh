@@ -75,6 +75,16 @@ give_up() {
 	exit 1
 }
 
+# root_kernels PREFIX RELEASE: set kernels to lifecycle_kernels_of RELEASE
+# (lib/kernels.sh), "OLD UPGRADE NEW", or give up with the check "PREFIX:
+# kernels for the root", saying what apt knows of them.
+root_kernels() {
+	kernels=$(lifecycle_kernels_of "$2" 2>"$work/kernels.err") ||
+		give_up "$1: kernels for the root" \
+			"the three lifecycle_kernels_of $2 known to apt" \
+			"$(cat "$work/kernels.err")"
+}
+
 # re TEXT: TEXT as an extended regular expression matching itself
 # (versions have dots, kernel releases a plus).
 re() {
@@ -239,14 +249,8 @@ prepare_packages() {
 # prepare_root: $release's three kernels and a fresh copy of its cached
 # root with two of them.
 prepare_root() {
-	# The root's two kernels and step 2's: lifecycle_kernels_of
-	# (lib/kernels.sh) says which they are, and on failure what apt knows
-	# of them.
-	if ! kernels=$(lifecycle_kernels_of "$release" 2>"$work/kernels.err"); then
-		give_up "$L: kernels for the root" \
-			"the three lifecycle_kernels_of $release known to apt" \
-			"$(cat "$work/kernels.err")"
-	fi
+	# The root's two kernels and step 2's.
+	root_kernels "$L" "$release"
 	# shellcheck disable=SC2086 # three kernel releases
 	set -- $kernels
 	old_kver=$1 upgrade_kver=$2 new_kver=$3
