@@ -29,6 +29,13 @@
 #            kernel (its depmod made slow as in 2b, so the kill lands in
 #            it); recovery: "dpkg --purge lkm-stack-dkms"; then nothing
 #            is left
+#        2e  as 2b on the last kernel, and then the files a power loss
+#            would cut short at that moment: the first kernel's installed
+#            core_lkm emptied, the last one's client_lkm (DKMS's built
+#            copy and the installed one) cut to half; recovery: "dpkg
+#            --configure -a", which must say what it redoes and why
+#      after every recovery each installed module is whole (signed to
+#      its end) and the very copy DKMS built
 #   3  full disk: /var/lib/dkms on a tmpfs of FULL_DISK_SIZE (measured:
 #      a build here peaks at about 1.1 MB in the build directory, and
 #      each installed kernel keeps about 300 KB, most of it the copy of
@@ -167,17 +174,36 @@ module_intact() {
 	esac | grep -q '~Module signature appended~'
 }
 
+# damaged_modules ROOT KVER...: the lkm modules installed for each KVER
+# in ROOT that are not whole (module_intact) or not the same bytes as
+# the copy DKMS built, one "FILE: why" line each.
+damaged_modules() {
+	_dm_root=$1
+	shift
+	for _dm_kver in "$@"; do
+		for _dm_ko in $(lkm_modules "$_dm_root" "$_dm_kver"); do
+			module_intact "$_dm_root$_dm_ko" ||
+				echo "$_dm_ko: cut short or unsigned"
+			cmp -s "$_dm_root$_dm_ko" \
+				"$(echo "$_dm_root/var/lib/dkms/lkm-stack/$version/$_dm_kver"/*/module/"${_dm_ko##*/}")" ||
+				echo "$_dm_ko: not the copy DKMS built"
+		done
+	done
+}
+
 # expect_recovered PREFIX ROOT KVER...: after a recovery, the package is
 # configured, every KVER has both modules of this version (the lifecycle
-# stage's expect_installed: dkms status, the files, modules.dep), DKMS
-# has nothing left half-done, the API is published for every KVER, and
-# dpkg --audit is empty.
+# stage's expect_installed: dkms status, the files, modules.dep), each
+# whole and DKMS's copy, DKMS has nothing left half-done, the API is
+# published for every KVER, and dpkg --audit is empty.
 expect_recovered() {
 	_er=$1 _er_root=$2
 	shift 2
 	expect_eq "$_er: lkm-stack-dkms is configured" "install ok installed" \
 		"$(package_state "$_er_root")"
 	expect_installed "$_er" "$_er_root" "$version" "$@"
+	expect_empty "$_er: every module is whole and the copy DKMS built" \
+		"$(damaged_modules "$_er_root" "$@")"
 	expect_no_match "$_er: dkms status: nothing stuck at added or built" \
 		': (added|built)' "$(dkms_status_of "$_er_root")"
 	for _er_kver in "$@"; do
@@ -202,6 +228,11 @@ trigger_first_kernel_installed() {
 	! grep -qs '^updates/dkms/client_lkm' "$root/lib/modules/$k1/modules.dep" ||
 		_tf_dep="lists client_lkm already (depmod was done)"
 	echo "DKMS marked $k1 installed: /var/lib/dkms/lkm-stack/kernel-$k1-$arch -> $(readlink "$_tf") (post_install and depmod come next); its modules.dep $_tf_dep"
+}
+trigger_last_kernel_installed() {
+	_tl=$root/var/lib/dkms/lkm-stack/kernel-$k2-$arch
+	[ -L "$_tl" ] || return 1
+	echo "DKMS marked $k2 (the last kernel) installed: /var/lib/dkms/lkm-stack/kernel-$k2-$arch -> $(readlink "$_tl") (post_install and depmod come next)"
 }
 trigger_second_build() {
 	_ts=$(grep -s -m 1 "for kernel $k2 " \
@@ -310,6 +341,53 @@ item2b_after_first_kernel() {
 item2c_second_build() {
 	killed_install "2c killed in $k2's build" root-2c trigger_second_build
 	# The root stays for 2d's purge.
+}
+
+# cut_half FILE: FILE cut to half its size.
+cut_half() {
+	truncate -s "$(($(stat -c %s "$1") / 2))" "$1"
+}
+
+# item2e_power_loss: as 2b, on the last kernel, and then what a power loss
+# at that moment leaves (before the page cache reached the disk): the
+# first kernel's installed core_lkm empty, and the last kernel's
+# client_lkm, as DKMS built it and as installed, cut to half.  A real
+# power cut under QEMU is item 1, not done yet.
+item2e_power_loss() {
+	_pl="2e killed after the last kernel's install, files cut short"
+	root=$(fresh_root root-2e)
+	slow_depmod "$root"
+	echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
+	run_killed "$_pl" lkm-stack-dkms.postinst trigger_last_kernel_installed \
+		"$logs/root-2e-install.log" install "/tmp/$deb"
+	_pl_core=$root/lib/modules/$k1/updates/dkms/$(basename \
+		"$(lkm_modules "$root" "$k1" | grep /core_lkm)")
+	_pl_built=$(echo "$root/var/lib/dkms/lkm-stack/$version/$k2"/*/module/client_lkm.ko*)
+	_pl_client=$root/lib/modules/$k2/updates/dkms/${_pl_built##*/}
+	if [ -f "$_pl_core" ] && [ -f "$_pl_built" ] && [ -f "$_pl_client" ]; then
+		: >"$_pl_core"
+		cut_half "$_pl_built"
+		cut_half "$_pl_client"
+		pass "$_pl: (set-up) the files to cut short are there"
+		echo "injected as well: ${_pl_core#"$root"} emptied; ${_pl_built#"$root"} and ${_pl_client#"$root"} cut to half"
+	else
+		fail "$_pl: (set-up) the files to cut short are there" \
+			"$k1's installed core_lkm, $k2's client_lkm built and installed" \
+			"$(lkm_modules "$root"; ls "$root/var/lib/dkms/lkm-stack/$version/$k2"/*/module/ 2>&1)"
+	fi
+	echo "recovery: dpkg --configure -a"
+	_pl_log=$logs/root-2e-recovery.log
+	in_root_logged "$_pl: recovery: dpkg --configure -a succeeds" "$root" \
+		"$_pl_log" dpkg --configure -a
+	expect_in_list "$_pl: the recovery installs $k1's modules again, saying why" \
+		"lkm-stack: kernel $k1: an installed module is not DKMS's copy (a power loss?): installing it again" \
+		"$(cat "$_pl_log")"
+	expect_in_list "$_pl: the recovery builds $k2's modules again, saying why" \
+		"lkm-stack: kernel $k2: a module DKMS built is unreadable (a power loss?): building it again" \
+		"$(cat "$_pl_log")"
+	echo "recovery found: $(dkms_status_of "$root" | paste -sd ';' -)"
+	expect_recovered "$_pl" "$root" "$k1" "$k2"
+	remove_root "$root"
 }
 
 item2d_killed_purge() {
@@ -611,6 +689,8 @@ main() {
 			fault "2c: postinst killed during the second kernel's build" \
 				item2c_second_build
 			fault "2d: prerm killed during apt-get purge" item2d_killed_purge
+			fault "2e: postinst killed after the last kernel's install, files cut short as by a power loss" \
+				item2e_power_loss
 			;;
 		3) fault "3: full disk under /var/lib/dkms" item3_full_disk ;;
 		4)
