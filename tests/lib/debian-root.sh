@@ -329,24 +329,37 @@ debian_base_tarball() {
 	mkdir -p "$DEBIAN_ROOT_ARCHIVES/partial" "$(debian_root_cache)"
 	_tarball=$(debian_root_cache)/base-$(debian_root_key minbase).tar.zst
 	if [ ! -f "$_tarball" ]; then
-		_dir=$(mktemp -d "$(debian_root_cache)/base.XXXXXX")
-		chmod 755 "$_dir"
-		echo "debootstrap $DEBIAN_ROOT_SUITE (minbase) ..." >&2
-		if ! debootstrap --variant=minbase \
-			--cache-dir="$DEBIAN_ROOT_ARCHIVES" \
-			"$DEBIAN_ROOT_SUITE" "$_dir" "$(debian_root_mirror)" >&2; then
-			remove_root "$_dir"
-			echo "debootstrap failed" >&2
-			return 1
-		fi
-		# The download cache has the .debs; apt-get update gets the lists.
-		rm -rf "$_dir"/var/lib/apt/lists/* \
-			"$_dir"/var/cache/apt/archives/*.deb
-		save_root "$_dir" "$_tarball"
-		remove_root "$_dir"
-		prune_cache 'base-*.tar.zst' "$_tarball"
+		(
+			flock 9 || exit 1
+			[ -f "$_tarball" ] || make_base_tarball "$_tarball"
+		) 9>"$_tarball.lock" || return 1
 	fi
 	echo "$_tarball"
+}
+
+# make_base_tarball TARBALL: debootstrap DEBIAN_ROOT_SUITE (minbase) and
+# pack it as TARBALL.  Callers hold TARBALL.lock: two stages running side
+# by side (tests/run's lanes) may ask for the same root at once, and the
+# second one waits for the first one's instead of making it again into
+# the same TARBALL.tmp.
+make_base_tarball() {
+	_tarball=$1
+	_dir=$(mktemp -d "$(debian_root_cache)/base.XXXXXX")
+	chmod 755 "$_dir"
+	echo "debootstrap $DEBIAN_ROOT_SUITE (minbase) ..." >&2
+	if ! debootstrap --variant=minbase \
+		--cache-dir="$DEBIAN_ROOT_ARCHIVES" \
+		"$DEBIAN_ROOT_SUITE" "$_dir" "$(debian_root_mirror)" >&2; then
+		remove_root "$_dir"
+		echo "debootstrap failed" >&2
+		return 1
+	fi
+	# The download cache has the .debs; apt-get update gets the lists.
+	rm -rf "$_dir"/var/lib/apt/lists/* \
+		"$_dir"/var/cache/apt/archives/*.deb
+	save_root "$_dir" "$_tarball"
+	remove_root "$_dir"
+	prune_cache 'base-*.tar.zst' "$_tarball"
 }
 
 # debian_root_tarball PACKAGE...: the cached root with PACKAGEs installed
@@ -358,23 +371,35 @@ debian_root_tarball() {
 	_tarball=$(debian_root_cache)/root-$_rootname$(debian_root_key \
 		"$*${DEBIAN_ROOT_DPKG_EXTRA:+ $DEBIAN_ROOT_DPKG_EXTRA}").tar.zst
 	if [ ! -f "$_tarball" ]; then
-		_dir=$(mktemp -d "$(debian_root_cache)/root.XXXXXX")
-		chmod 755 "$_dir"
-		unpack_root "$_base" "$_dir"
-		configure_root "$_dir"
-		echo "installing in the root: $* ..." >&2
-		if ! { root_apt "$_dir" update && root_apt "$_dir" install "$@"; } >&2
-		then
-			remove_root "$_dir"
-			echo "installing $* in the root failed" >&2
-			return 1
-		fi
-		save_root "$_dir" "$_tarball"
-		remove_root "$_dir"
-		# The key's 16 hex digits: an unnamed root prunes no named one.
-		prune_cache "root-$_rootname????????????????.tar.zst" "$_tarball"
+		(
+			flock 9 || exit 1
+			[ -f "$_tarball" ] || make_root_tarball "$_tarball" "$@"
+		) 9>"$_tarball.lock" || return 1
 	fi
 	echo "$_tarball"
+}
+
+# make_root_tarball TARBALL PACKAGE...: the minbase root ($_base) with
+# PACKAGEs installed, packed as TARBALL; callers hold TARBALL.lock (see
+# make_base_tarball).
+make_root_tarball() {
+	_tarball=$1
+	shift
+	_dir=$(mktemp -d "$(debian_root_cache)/root.XXXXXX")
+	chmod 755 "$_dir"
+	unpack_root "$_base" "$_dir"
+	configure_root "$_dir"
+	echo "installing in the root: $* ..." >&2
+	if ! { root_apt "$_dir" update && root_apt "$_dir" install "$@"; } >&2
+	then
+		remove_root "$_dir"
+		echo "installing $* in the root failed" >&2
+		return 1
+	fi
+	save_root "$_dir" "$_tarball"
+	remove_root "$_dir"
+	# The key's 16 hex digits: an unnamed root prunes no named one.
+	prune_cache "root-$_rootname????????????????.tar.zst" "$_tarball"
 }
 
 # root_image ROOT IMAGE: an ext4 file system image holding ROOT (nothing
