@@ -50,6 +50,20 @@ expect_eq "addon rpm spec Requires and Requires(posttrans) it" \
 lkm-stack-api = $level" \
 	"$(sed -n 's/^Requires\(([a-z]*)\)\{0,1\}: *\(lkm-stack-api.*\)/\2/p' $addon/rpm/lkm-stack-addon-dkms.spec)"
 
+# dkms.conf declares the kernels it is for (BUILD_EXCLUSIVE_KERNEL_MIN and
+# _MAX); README.md says the same range in words.
+section "version: README.md states dkms.conf's kernel range"
+conf_value() {
+	sed -n "s/^$1=\"\(.*\)\"\$/\1/p" dkms.conf
+}
+kmin=$(conf_value BUILD_EXCLUSIVE_KERNEL_MIN)
+kmax=$(conf_value BUILD_EXCLUSIVE_KERNEL_MAX)
+expect_match "dkms.conf has BUILD_EXCLUSIVE_KERNEL_MIN" '^[0-9]+\.[0-9]+$' "$kmin"
+expect_match "dkms.conf has BUILD_EXCLUSIVE_KERNEL_MAX" '^[0-9]+\.[0-9]+$' "$kmax"
+expect_match "README.md: kernels from $kmin to $kmax" \
+	"BUILD_EXCLUSIVE_KERNEL_MIN=\"$kmin\".*BUILD_EXCLUSIVE_KERNEL_MAX=\"$kmax\"" \
+	"$(paste -sd ' ' README.md)"
+
 # The Makefile keeps the list of kbuild's products (make clean, make dist,
 # make dkms-tree and the tests' scratch copies use it); .gitignore must
 # ignore every one of them.
