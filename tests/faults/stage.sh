@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Faults during installation (issue 16, items 2, 3 and 4), in a chroot
-# into fresh copies of the lifecycle stage's cached Debian 12 root
+# Faults during installation (issue 16, items 2, 3, 4 and 6), in a chroot
+# into fresh copies of the lifecycle stage's cached Debian 12 root (and
+# for item 6 its Debian 13 one too)
 # (test_root_tarball: dkms 3.0.10 and two kernels with headers, OLD and
 # NEW of lifecycle_kernels; no root of its own, so no cold cost).  Each
 # fault prints what was injected, at which point (the observation that
@@ -61,9 +62,27 @@
 #      dkms temp directory or lock left, dpkg --audit clean; these roots
 #      make no initramfs for the new kernel (skip_initramfs)
 #
+#   6  kernels the modules cannot or may not be built for, in the
+#      lifecycle stage's Debian 12 and Debian 13 roots (dkms 3.0.10 and
+#      3.2.2), UPGRADE as the third kernel:
+#        6a  the package unpacked, its dkms.conf narrowed to end at OLD
+#            (BUILD_EXCLUSIVE_KERNEL_MAX), then configured, then UPGRADE
+#            installed through apt: both succeed; dkms 3.2 skips NEW and
+#            UPGRADE (the postinst's one-line notice, DKMS's hook's), dkms
+#            3.0 reads no MAX and builds for them all the same
+#        6b  in 6a's root, the shipped dkms.conf back, UPGRADE purged and
+#            unpacked again with its headers broken before configure:
+#            DKMS's hook fails the kernel's configure on both releases;
+#            recovery: the headers' .deb unpacked again ("apt-get install
+#            --reinstall" fails for a half-configured package, "dpkg -i"
+#            in Debian 13 while the image is unconfigured), then "dpkg
+#            --configure -a": every package configured, UPGRADE has both
+#            modules
+#
 # tests/README.md ("Faults during installation") has the map;
-# LKM_STACK_FAULTS (default "2 3 4") picks the items, and apt's output and
-# the injection logs are kept in dist/faults-logs/.
+# LKM_STACK_FAULTS (default "2 3 4 6") picks the items,
+# LKM_STACK_FAULTS_RELEASES (default "bookworm trixie") item 6's roots,
+# and apt's output and the injection logs are kept in dist/faults-logs/.
 #
 # apt-get here downloads nothing but the third kernel, fetched first
 # while waiting for the shared download cache's lock (root_apt); every
@@ -631,6 +650,197 @@ item4b_other_order() {
 	remove_root "$root"
 }
 
+# Item 6: kernels the modules cannot or may not be built for, in a root
+# of each release (DEBIAN_ROOT_SUITE $release, the lifecycle stage's
+# cached root of it, kernels k1 and k2, and k3 to install).
+
+# prepare_item6: $release's kernels, its cached root, and the third
+# kernel's packages in the download cache; item6_ready empty (and a
+# failed check) if any of it cannot be had.
+prepare_item6() {
+	item6_ready=
+	DEBIAN_ROOT_SUITE=$release
+	if ! kernels=$(lifecycle_kernels_of "$release" 2>"$work/kernels.err"); then
+		fail "6 $release: kernels for the root" \
+			"the three lifecycle_kernels_of $release known to apt" \
+			"$(cat "$work/kernels.err")"
+		return 0
+	fi
+	# shellcheck disable=SC2086 # three kernel releases
+	set -- $kernels
+	# The oldest (k1) sorts first for DKMS too: its VER() compares these
+	# releases as sort -V does.
+	k1=$1 k3=$2 k2=$3
+	echo "kernels: $k1 and $k2 in the $release root; $k3 installed in 6a"
+	if ! root_tarball=$(test_root_tarball "$k1" "$k2"); then
+		fail "6 $release: Debian root" \
+			"the lifecycle's $release root with dkms and two kernels" \
+			"debootstrap or apt-get failed (see above)"
+		return 0
+	fi
+	root=$(fresh_root "root-6-download-$release")
+	if ! _p6_out=$(root_apt "$root" install --download-only \
+		"linux-image-$k3" "linux-headers-$k3"); then
+		fail "6 $release: download linux-image-$k3 linux-headers-$k3" \
+			"apt-get --download-only succeeds" "$_p6_out"
+		remove_root "$root"
+		return 0
+	fi
+	remove_root "$root"
+	item6_ready=1
+}
+
+# narrow_range ROOT: the unpacked package's dkms.conf in ROOT (the source
+# DKMS builds from) declares its kernels to end at k1
+# (BUILD_EXCLUSIVE_KERNEL_MAX), so that k2 and k3 fall outside, as a
+# kernel newer than the range a release declares would.  The shipped file
+# is kept as dkms.conf.shipped.
+narrow_range() {
+	_nr=$1/usr/src/lkm-stack-$version/dkms.conf
+	cp "$_nr" "$_nr.shipped"
+	sed -i "s/^BUILD_EXCLUSIVE_KERNEL_MAX=.*/BUILD_EXCLUSIVE_KERNEL_MAX=\"$k1\"/" "$_nr"
+	echo "injected: /usr/src/lkm-stack-$version/dkms.conf narrowed: $(grep -E '^BUILD_EXCLUSIVE_KERNEL_MAX=' "$_nr")"
+}
+
+# expect_no_build_for PREFIX ROOT KVER: nothing of lkm-stack for KVER: no
+# module in /lib/modules/KVER, nothing for it in dkms status.
+expect_no_build_for() {
+	expect_eq "$1: no lkm-stack module for $3" "" "$(lkm_modules "$2" "$3")"
+	expect_no_match "$1: dkms status lists nothing for $3" "$(re "$3")" \
+		"$(dkms_status_of "$2")"
+}
+
+# expect_configured PREFIX ROOT PACKAGE...: dpkg has each PACKAGE installed
+# and configured.
+expect_configured() {
+	_ec=$1 _ec_root=$2
+	shift 2
+	for _ec_pkg in "$@"; do
+		expect_eq "$_ec: $_ec_pkg is configured" "install ok installed" \
+			"$(package_status "$_ec_root" "$_ec_pkg")"
+	done
+}
+
+# item6a_outside_range: the package whose range ends at k1 installed, then
+# a kernel outside it (k3) installed through apt: both succeed.  dkms 3.2
+# (trixie) skips the kernels outside, the postinst saying so in one line;
+# dkms 3.0 (bookworm) reads no BUILD_EXCLUSIVE_KERNEL_MAX and builds for
+# them all the same.
+item6a_outside_range() {
+	_oa="6a $release"
+	root=$(fresh_root "root-6a-$release")
+	skip_initramfs "$root"
+	_oa_log=$logs/root-6a-$release-install.log
+	in_root_logged "$_oa: dpkg --unpack ./$deb succeeds" "$root" \
+		"$_oa_log" dpkg --unpack "/tmp/$deb"
+	narrow_range "$root"
+	in_root_logged "$_oa: dpkg --configure lkm-stack-dkms succeeds" "$root" \
+		"$_oa_log" dpkg --configure lkm-stack-dkms
+	echo "the postinst said: $(grep '^lkm-stack: ' "$_oa_log" | paste -sd ';' -)"
+	_oa_notice="^lkm-stack: not built for kernel $(re "$k2"): outside the kernels lkm-stack $(re "$version") is for \(BUILD_EXCLUSIVE_\* in /usr/src/lkm-stack-$(re "$version")/dkms.conf\)"
+	case $release in
+	bookworm)
+		expect_no_match "$_oa: no notice: dkms 3.0 reads no BUILD_EXCLUSIVE_KERNEL_MAX" \
+			"$_oa_notice" "$(cat "$_oa_log")"
+		expect_installed "$_oa: built all the same" "$root" "$version" "$k1" "$k2" ;;
+	*)
+		expect_match "$_oa: the postinst says in one line that $k2 is outside the range" \
+			"$_oa_notice" "$(cat "$_oa_log")"
+		expect_installed "$_oa" "$root" "$version" "$k1"
+		expect_no_build_for "$_oa" "$root" "$k2" ;;
+	esac
+	expect_dpkg_sane "$_oa: after the package's install" "$root"
+	_oa_klog=$logs/root-6a-$release-kernel.log
+	echo "then: apt-get install linux-image-$k3 linux-headers-$k3 (outside too)"
+	if root_apt_local "$root" "$_oa_klog" install "linux-image-$k3" \
+		"linux-headers-$k3"; then
+		pass "$_oa: apt-get install linux-image-$k3 linux-headers-$k3 succeeds"
+	else
+		fail "$_oa: apt-get install linux-image-$k3 linux-headers-$k3 succeeds" \
+			"exit status 0" "status $?: $(tail -n 30 "$_oa_klog")"
+	fi
+	expect_configured "$_oa" "$root" "linux-image-$k3" "linux-headers-$k3"
+	case $release in
+	bookworm)
+		expect_installed "$_oa: built all the same" "$root" "$version" \
+			"$k3" ;;
+	*)
+		echo "DKMS's hook said: $(grep -A3 'BUILD_EXCLUSIVE' "$_oa_klog" | paste -sd ' ' -)"
+		expect_match "$_oa: DKMS's hook says lkm-stack's BUILD_EXCLUSIVE does not match $k3" \
+			'includes a BUILD_EXCLUSIVE directive' "$(paste -sd ' ' "$_oa_klog")"
+		expect_no_build_for "$_oa" "$root" "$k3" ;;
+	esac
+	expect_dpkg_sane "$_oa: after the kernel's install" "$root"
+}
+
+# item6b_broken_headers: in 6a's root, the shipped dkms.conf back (every
+# kernel there supported), k3 purged and installed again with dpkg, its
+# headers broken between unpack and configure (as a damaged headers
+# package would be): what this release's DKMS hook does with the failed
+# build, then the README's recovery (the headers installed again, then
+# "dpkg --configure -a"), after which every package is configured and k3
+# has both modules.
+item6b_broken_headers() {
+	_bh="6b $release"
+	_bh_conf=$root/usr/src/lkm-stack-$version/dkms.conf
+	mv "$_bh_conf.shipped" "$_bh_conf"
+	echo "(set-up) the shipped dkms.conf back; apt-get purge linux-image-$k3 linux-headers-$k3"
+	_bh_log=$logs/root-6b-$release.log
+	if ! root_apt_local "$root" "$_bh_log" purge "linux-image-$k3" \
+		"linux-headers-$k3"; then
+		fail "$_bh: (set-up) apt-get purge linux-image-$k3 linux-headers-$k3" \
+			"exit status 0" "$(tail -n 30 "$_bh_log")"
+		return
+	fi
+	_bh_debs=$(kernel_debs "$root" | paste -sd ' ' -)
+	expect_match "$_bh: apt-get -s lists the kernel's .debs" \
+		"linux-headers-$(re "$k3")_" "$_bh_debs"
+	# shellcheck disable=SC2086 # the .debs, split into words
+	in_root_logged "$_bh: dpkg --unpack (linux-image-$k3 and its headers)" \
+		"$root" "$_bh_log" dpkg --unpack $_bh_debs
+	if ! break_headers "$root" "$k3"; then
+		fail "$_bh: break the headers of $k3" \
+			"include/generated/autoconf.h in them" "no such file"
+		return
+	fi
+	echo "injected: an #error appended to /usr/src/linux-headers-$k3/include/generated/autoconf.h, then: dpkg --configure -a"
+	_bh_status=0
+	in_root "$root" dpkg --configure -a >"$_bh_log" 2>&1 || _bh_status=$?
+	_bh_image=$(package_status "$root" "linux-image-$k3")
+	_bh_headers=$(package_status "$root" "linux-headers-$k3")
+	echo "what $release did: dpkg --configure -a exit status $_bh_status; linux-image-$k3 '$_bh_image', linux-headers-$k3 '$_bh_headers'"
+	grep -E '^(Setting up |dpkg: |Error!|lkm-stack: |dkms: |run-parts: )|Autoinstall|failed' \
+		"$_bh_log" | sed 's/^/  /'
+	expect_match "$_bh: the output names lkm-stack's build log" \
+		"/var/lib/dkms/lkm-stack/$(re "$version")/build/make\\.log" \
+		"$(cat "$_bh_log")"
+	# Both releases' DKMS hooks fail the kernel's configure (the issue
+	# expected Debian 12's to carry on).
+	expect_eq "$_bh: dpkg --configure -a fails (DKMS's hook fails the kernel's configure)" \
+		1 "$_bh_status"
+	expect_no_match "$_bh: linux-image-$k3 is left unconfigured" \
+		'installed$' "$_bh_image"
+	expect_no_build_for "$_bh: before the recovery" "$root" "$k3"
+	# apt-get install --reinstall of a half-configured package fails
+	# ("Internal Error, No file name for ..."), and dpkg -i of the .deb
+	# apt downloaded fails in Debian 13 while the image is unconfigured
+	# (the headers' dependency problems): dpkg --unpack puts the files
+	# back, and dpkg --configure -a configures both.
+	_bh_deb=$(printf '%s\n' "$_bh_debs" | tr ' ' '\n' |
+		grep -E "/linux-headers-$(re "$k3")_" || true)
+	echo "recovery: dpkg --unpack $_bh_deb; dpkg --configure -a"
+	in_root_logged "$_bh: recovery: dpkg --unpack ${_bh_deb##*/} succeeds" \
+		"$root" "$logs/root-6b-$release-recovery-unpack.log" \
+		dpkg --unpack "$_bh_deb"
+	in_root_logged "$_bh: recovery: dpkg --configure -a succeeds" "$root" \
+		"$logs/root-6b-$release-recovery-configure.log" dpkg --configure -a
+	expect_configured "$_bh" "$root" "linux-image-$k3" "linux-headers-$k3" \
+		lkm-stack-dkms
+	expect_installed "$_bh" "$root" "$version" "$k1" "$k3"
+	expect_dpkg_sane "$_bh: after the recovery" "$root"
+	remove_root "$root"
+}
+
 prepare() {
 	# The lifecycle stage's bookworm root's kernels (its Debian 12 root).
 	root_kernels faults bookworm
@@ -674,11 +884,11 @@ main() {
 	trap 'exit 1' HUP INT TERM
 	# Under tests/run the packages are the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
-	items=${LKM_STACK_FAULTS:-2 3 4}
+	items=${LKM_STACK_FAULTS:-2 3 4 6}
 	mkdir -p "$logs"
 	faults_total=0 faults_survived=0 faults_lost=
 
-	section "faults: killed scripts, a full disk, two hooks in one transaction (issue 16, items 2-4), Debian 12 chroot"
+	section "faults: killed scripts, a full disk, two hooks in one transaction, kernels outside the range (issue 16, items 2-4 and 6), Debian 12 and 13 chroots"
 	ftimed "prepare (package, cached root)" prepare
 	for item in $items; do
 		case $item in
@@ -698,7 +908,18 @@ main() {
 				item4a_apt_order
 			fault "4b: package and kernel, the other order" item4b_other_order
 			;;
-		*) fail "faults: item $item" "one of 2 3 4" "$item" ;;
+		6)
+			for release in ${LKM_STACK_FAULTS_RELEASES:-bookworm trixie}; do
+				ftimed "6 $release: prepare (kernels, cached root)" \
+					prepare_item6
+				[ -n "$item6_ready" ] || continue
+				fault "6a $release: the package and a new kernel, both outside the range it declares" \
+					item6a_outside_range
+				fault "6b $release: a supported kernel whose headers are broken" \
+					item6b_broken_headers
+			done
+			;;
+		*) fail "faults: item $item" "one of 2 3 4 6" "$item" ;;
 		esac
 	done
 
