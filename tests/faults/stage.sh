@@ -650,6 +650,19 @@ item4b_other_order() {
 	remove_root "$root"
 }
 
+# download_third_kernel NAME: the third kernel's image and headers (k3)
+# into the shared download cache, from a fresh root NAME, waiting for the
+# cache's lock (root_apt): every later apt-get downloads nothing.  Prints
+# apt-get's output; fails as it does.
+download_third_kernel() {
+	_dk_root=$(fresh_root "$1")
+	_dk_status=0
+	root_apt "$_dk_root" install --download-only "linux-image-$k3" \
+		"linux-headers-$k3" || _dk_status=$?
+	remove_root "$_dk_root"
+	return "$_dk_status"
+}
+
 # Item 6: kernels the modules cannot or may not be built for, in a root
 # of each release (DEBIAN_ROOT_SUITE $release, the lifecycle stage's
 # cached root of it, kernels k1 and k2, and k3 to install).
@@ -678,15 +691,11 @@ prepare_item6() {
 			"debootstrap or apt-get failed (see above)"
 		return 0
 	fi
-	root=$(fresh_root "root-6-download-$release")
-	if ! _p6_out=$(root_apt "$root" install --download-only \
-		"linux-image-$k3" "linux-headers-$k3"); then
+	if ! _p6_out=$(download_third_kernel "root-6-download-$release"); then
 		fail "6 $release: download linux-image-$k3 linux-headers-$k3" \
 			"apt-get --download-only succeeds" "$_p6_out"
-		remove_root "$root"
 		return 0
 	fi
-	remove_root "$root"
 	item6_ready=1
 }
 
@@ -863,15 +872,10 @@ prepare() {
 	echo "root: $root_tarball"
 	case " $items " in
 	*" 4 "*)
-		# The third kernel into the shared download cache, waiting for
-		# its lock: every later apt-get downloads nothing.
-		root=$(fresh_root root-download)
-		if ! out=$(root_apt "$root" install --download-only \
-			"linux-image-$k3" "linux-headers-$k3"); then
+		if ! out=$(download_third_kernel root-download); then
 			give_up "faults: download linux-image-$k3 linux-headers-$k3" \
 				"apt-get --download-only succeeds" "$out"
 		fi
-		remove_root "$root"
 		;;
 	esac
 }
