@@ -175,10 +175,16 @@ vm_kernels() {
 	fi
 	_vmk=$(kernel_matrix) || return 1
 	printf '%s\n' "$_vmk" | grep -vE -- '-(cloud|rt)-amd64$'
-	_vmk_others=$(other_releases) || return 1
-	for _vmk_release in $_vmk_others; do
-		_vmk=$(release_matrix_of "$_vmk_release") || return 1
-		printf '%s\n' "$_vmk" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
+	other_releases_newest
+}
+
+# other_releases_newest: the newest amd64 kernel of each other release
+# (other_releases), one a line: Debian 13's and sid's on Debian 12.
+other_releases_newest() {
+	_orn_releases=$(other_releases) || return 1
+	for _orn_release in $_orn_releases; do
+		_orn=$(release_matrix_of "$_orn_release") || return 1
+		printf '%s\n' "$_orn" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
 	done
 }
 
@@ -278,29 +284,46 @@ lifecycle_kernels_of() {
 	fi
 	echo "$_lk_old $_lk_upgrade $_lk_new"
 }
-# bench_kernels: the kernels make bench measures in a guest, one a line:
-# this host's release's matrix (kernel_matrix: Debian 12's six on Debian
-# 12), then the newest amd64 kernel of each other release (Debian 13's and
-# sid's on Debian 12), one boot each; or LKM_STACK_KERNELS if set.
-bench_kernels() {
+# matrix_and_other_releases: this host's release's matrix (kernel_matrix:
+# Debian 12's six on Debian 12), then the newest amd64 kernel of each
+# other release (Debian 13's and sid's on Debian 12), one a line; or
+# LKM_STACK_KERNELS if set.
+matrix_and_other_releases() {
 	kernel_matrix || return 1
-	[ -z "${LKM_STACK_KERNELS:-}" ] || return 0
-	_bk_others=$(other_releases) || return 1
-	for _bk_release in $_bk_others; do
-		_bk=$(release_matrix_of "$_bk_release") || return 1
-		printf '%s\n' "$_bk" | grep -vE -- '-(cloud|rt)-amd64$' | tail -n 1
-	done
+	[ -n "${LKM_STACK_KERNELS:-}" ] || other_releases_newest
 }
-# sig_enforce_kernel: the Debian kernel booted with module.sig_enforce=1.
+# bench_kernels: the kernels make bench measures in a guest, one boot
+# each: matrix_and_other_releases.
+bench_kernels() { matrix_and_other_releases; }
+# reliability_kernels: the kernels the reliability stage stresses, two
+# boots each (cycles and bad input, race): matrix_and_other_releases,
+# every flavour of this host's release and each other release's newest
+# amd64 kernel (the ones the vm stage boots).
+reliability_kernels() { matrix_and_other_releases; }
+# sig_enforce_kernel: this host's release's Debian kernel booted with
+# module.sig_enforce=1, and whose sign-file signs for every release's.
 sig_enforce_kernel() { newest_kernel 6.12 amd64; }
+# sig_enforce_kernels: the Debian kernels booted with module.sig_enforce=1,
+# one a line: sig_enforce_kernel, then the newest amd64 kernel of each
+# other release; or LKM_STACK_KERNELS if set.
+sig_enforce_kernels() {
+	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
+		kernel_matrix
+		return
+	fi
+	sig_enforce_kernel || return 1
+	other_releases_newest
+}
 # foreign_kernels KVER: the kernels whose modules the reliability stage
 # has KVER load, for the kernel's version checks to judge (most are
 # refused), as "LABEL KVER" lines: other-series, the newest amd64 kernel
 # of the other series; other-flavour, the newest kernel of KVER's series
-# in another flavour (rt-amd64, or amd64 for an rt kernel); and for the
-# newest amd64 kernel of a series, previous-release, its previous release
-# (previous_kernel) if apt has one.  A kernel of no Debian 12 series
-# (Debian 13's, sid's, in LKM_STACK_KERNELS) counts as a 6.12.
+# and release in another flavour (rt-amd64, or amd64 for an rt kernel);
+# and for the newest amd64 kernel of a series, previous-release, its
+# previous release (previous_kernel) if apt has one.  For a kernel of
+# another release (Debian 13's, sid's on Debian 12) the other series is
+# this host's oldest (6.1), and there is no previous-release: only the
+# newest kernel of each release is in the build matrix.
 foreign_kernels() {
 	case $1 in
 	6.1.*) _fk_series=6.1 _fk_other_series=6.12 ;;
@@ -311,6 +334,13 @@ foreign_kernels() {
 	*) _fk_other_flavour=rt-amd64 ;;
 	esac
 	echo "other-series $(newest_kernel "$_fk_other_series" amd64)"
+	if ! kernel_builds_on_host "$1"; then
+		_fk=$(release_matrix_of "$(kernel_release_of "$1")") || return 1
+		_fk=$(printf '%s\n' "$_fk" | grep -E -- "-$_fk_other_flavour\$" |
+			tail -n 1)
+		echo "other-flavour $_fk"
+		return
+	fi
 	echo "other-flavour $(newest_kernel "$_fk_series" "$_fk_other_flavour")"
 	if [ "$1" = "$(newest_kernel "$_fk_series" amd64)" ]; then
 		_fk_previous=$(previous_kernel "$_fk_series" amd64)

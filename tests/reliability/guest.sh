@@ -9,6 +9,9 @@
 #   mode=race          the concurrent race (boot with two CPUs or more)
 #   mode=sig-enforce   only try to load modules the kernel must refuse
 #   cycles, warmup     load/unload cycles measured, and run before measuring
+#   nobtf=1            the cycles run on /root/nobtf's copies of the modules
+#                      (without BTF), then built_cycles on the modules as
+#                      built (tests/reliability/stage.sh says why)
 #   race_seconds       how long the concurrent race runs
 #   kmemleak=1         scan for leaks after the stress (sanitizer kernel;
 #                      default 0)
@@ -19,9 +22,10 @@
 # Every mode ends with the steps "reports" and "tainted", which the host's
 # health check of the boot reads.
 #
-# /root holds core_lkm.ko and client_lkm.ko, /root/foreign/LABEL/core_lkm.ko
-# builds for other kernels, /bin/modcycle the stress helper; the modules
-# are also installed for modprobe.
+# /root holds core_lkm.ko and client_lkm.ko (with nobtf=1 also copies of
+# them in /root/nobtf), /root/foreign/LABEL/core_lkm.ko builds for other
+# kernels, /bin/modcycle the stress helper; the modules are also
+# installed for modprobe.
 #
 # No "set -e": a failing step is a result to report, not a reason to stop.
 set -u
@@ -78,11 +82,24 @@ cycles() {
 	if [ "$KMEMLEAK" = 1 ]; then
 		step kmemleak-start kmemleak_start
 	fi
-	step warmup modcycle cycle "$_warmup" core_lkm.ko client_lkm.ko
+	_dir=.
+	[ "$(guest_param nobtf 0)" = 0 ] || _dir=nobtf
+	step warmup modcycle cycle "$_warmup" "$_dir/core_lkm.ko" \
+		"$_dir/client_lkm.ko"
 	step memory-before memory_in_use
-	step cycles modcycle cycle "$_cycles" core_lkm.ko client_lkm.ko
+	step cycles modcycle cycle "$_cycles" "$_dir/core_lkm.ko" \
+		"$_dir/client_lkm.ko"
 	step memory-after memory_in_use
 	step cycles-reports kmsg_reports
+	if [ "$_dir" = nobtf ]; then
+		step built-warmup modcycle cycle "$_warmup" core_lkm.ko \
+			client_lkm.ko
+		step built-memory-before memory_in_use
+		step built-cycles modcycle cycle "$(guest_param built_cycles)" \
+			core_lkm.ko client_lkm.ko
+		step built-memory-after memory_in_use
+		step built-cycles-reports kmsg_reports
+	fi
 	if [ "$KMEMLEAK" = 1 ]; then
 		step kmemleak kmemleak_scan
 	fi

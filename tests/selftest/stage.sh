@@ -126,8 +126,9 @@ fake s10-dmesg dmesg_dump
 EOF
 
 # The guest side of tests/reliability/stage.sh (tests/reliability/guest.sh), faked:
-# the cycles boot with a kmemleak scan, the race boot and the sig_enforce
-# boot, as MODE says.
+# the cycles boot with a kmemleak scan (with SELFTEST_NOBTF=1 the cycles
+# of a kernel whose modules carry .BTF.base: then 100 as built), the race
+# boot and the sig_enforce boot, as MODE says.
 cat >"$work/reliability-guest.sh" <<'EOF'
 . "$SELFTEST_FAKE"
 reports() {
@@ -141,6 +142,13 @@ cycles)
 	fake cycles 'echo "modcycle: cycles=1000 ms=8123"'
 	fake memory-after 'printf "SUnreclaim:  10010 kB\nVmallocUsed:  5000 kB\nmodules: 3\n"'
 	fake cycles-reports true
+	if [ -n "${SELFTEST_NOBTF:-}" ]; then
+		fake built-warmup 'echo "modcycle: cycles=50 ms=3000"'
+		fake built-memory-before 'printf "SUnreclaim:  10010 kB\nVmallocUsed:  5000 kB\nmodules: 3\n"'
+		fake built-cycles 'echo "modcycle: cycles=100 ms=6000"'
+		fake built-memory-after 'printf "SUnreclaim:  10020 kB\nVmallocUsed:  5000 kB\nmodules: 3\n"'
+		fake built-cycles-reports true
+	fi
 	fake kmemleak true
 	fake magic-wrong-core true
 	fake magic-wrong true
@@ -234,7 +242,8 @@ judge_vm() {
 }
 
 # judge_reliability CASE LOG MODE: tests/reliability/stage.sh's judging of a
-# boot of MODE (cycles: with the kmemleak scan, and no foreign modules).
+# boot of MODE (cycles: with the kmemleak scan, and no foreign modules;
+# cycles-nobtf: the same, on copies without BTF, then 100 as built).
 judge_reliability() {
 	: >"$work/$1.results"
 	(
@@ -247,6 +256,10 @@ judge_reliability() {
 			check_guest_done "$K cycles" "$2" 0
 			judge_cycles "$K" "$2" 1000 "$SLAB_TOLERANCE_KB" 1 \
 				/dev/null "$taint" /dev/null ;;
+		cycles-nobtf)
+			check_guest_done "$K cycles" "$2" 0
+			judge_cycles "$K" "$2" 1000 "$SLAB_TOLERANCE_KB" 1 \
+				/dev/null "$taint" /dev/null 100 ;;
 		race)
 			check_guest_done "$K race" "$2" 0
 			judge_race "$K" "$2" 1 "$taint" ;;
@@ -497,6 +510,32 @@ for mode in cycles race sig-enforce; do
 	expect_all_pass "rel-$mode" "reliability ($mode), a correct run" \
 		"$(echo "rel_$mode" | tr - _)"
 done
+
+boot_fake "$work/rel-nobtf.log" "$G" MODE=cycles SELFTEST_NOBTF=1
+judge_reliability rel-nobtf "$work/rel-nobtf.log" cycles-nobtf
+expect_all_pass rel-nobtf \
+	"reliability (cycles without BTF, then as built), a correct run" rel_nobtf
+boot_fake "$work/rel-nobtf-skip.log" "$G" MODE=cycles SELFTEST_NOBTF=1 \
+	SELFTEST_SKIP=built-cycles
+judge_reliability rel-nobtf-skip "$work/rel-nobtf-skip.log" cycles-nobtf
+expect_same_count rel-nobtf-skip "reliability, skipped cycles as built" \
+	rel_nobtf
+expect_failed rel-nobtf-skip "reliability, skipped cycles as built" \
+	"$K, as built: 100 load/unload cycles" \
+	"$K, as built: every cycle completed"
+# A Debian 12 guest's log (no built- steps) judged as a nobtf one fails
+# every check of the cycles as built, with the stage's own tolerances.
+rel=$LKM_STACK_TOP/tests/reliability/stage.sh
+slab_kb=$(sed -n 's/^SLAB_TOLERANCE_KB=//p' "$rel")
+vmalloc_kb=$(sed -n 's/^VMALLOC_TOLERANCE_KB=//p' "$rel")
+judge_reliability rel-nobtf-none "$work/rel-cycles.log" cycles-nobtf
+expect_failed rel-nobtf-none "reliability, no cycles as built at all" \
+	"$K, as built: 100 load/unload cycles" \
+	"$K, as built: every cycle completed" \
+	"$K, as built: SUnreclaim back within $slab_kb kB" \
+	"$K, as built: VmallocUsed back within $vmalloc_kb kB" \
+	"$K, as built: module list back as before" \
+	"$K, as built: no kernel reports during the cycles"
 
 boot_fake "$work/rel-skip.log" "$G" MODE=cycles SELFTEST_SKIP=kmemleak
 judge_reliability rel-skip "$work/rel-skip.log" cycles
