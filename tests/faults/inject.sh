@@ -77,17 +77,18 @@ script_runs() {
 }
 
 # kill_when ROOT PATTERN TRIGGER LOG [TIMEOUT]: watch ROOT every 20 ms,
-# for up to TIMEOUT seconds (default 300), until the function TRIGGER
-# succeeds; then kill the tree of the process of ROOT matching PATTERN
-# (script_pid).  LOG gets "trigger: " and what TRIGGER printed (the
-# observation that fired it), the killed processes, and "state: " lines
-# from the function fault_state if the caller defines one (what was on
-# disk once they were dead); or "missed: ..." when no such process ran
-# as the trigger fired, or the time ran out.  Run it in the background,
-# and end it when the command it watches has ended.  The windows are
-# short (DKMS's post_install and depmod take a fraction of a second), so
-# the script is looked up before its trigger fires, and TRIGGER runs in
-# this shell: it should test files only, with builtins where it can.
+# for up to TIMEOUT seconds (default 300), until TRIGGER (a function and
+# its arguments, split at spaces) succeeds; then kill the tree of the
+# process of ROOT matching PATTERN (script_pid).  LOG gets
+# "trigger: " and what TRIGGER printed (the observation that fired it), the
+# killed processes, and "state: " lines from the function fault_state
+# if the caller defines one (what was on disk once they were dead); or
+# "missed: ..." when no such process ran as the trigger fired, or the
+# time ran out.  Run it in the background, and end it when the command
+# it watches has ended.  The windows are short (DKMS's post_install
+# and depmod take a fraction of a second), so the script is looked up
+# before its trigger fires, and TRIGGER runs in this shell: it should
+# test files only, with builtins where it can.
 kill_when() {
 	_kw_root=$(canonical_dir "$1")
 	_kw_left=$((${5:-300} * 50))
@@ -97,7 +98,8 @@ kill_when() {
 		if [ -z "$_kw_pid" ] || ! script_runs "$_kw_pid" "$2"; then
 			_kw_pid=$(script_pid "$_kw_root" "$2")
 		fi
-		if [ -n "$_kw_pid" ] && "$3" >"$4.why"; then
+		# shellcheck disable=SC2086 # TRIGGER is a function and its words
+		if [ -n "$_kw_pid" ] && $3 >"$4.why"; then
 			_kw_killed=$(kill_process_tree "$_kw_pid")
 			{
 				printf 'trigger: %s\n' "$(cat "$4.why")"

@@ -161,12 +161,6 @@ dkms_status_of() {
 	in_root "$1" dkms status -m lkm-stack 2>/dev/null || true
 }
 
-# package_state ROOT: dpkg's status of lkm-stack-dkms in ROOT.
-package_state() {
-	# shellcheck disable=SC2016 # a dpkg-query format, not the shell's
-	in_root "$1" dpkg-query -W -f '${Status}' lkm-stack-dkms 2>/dev/null || true
-}
-
 # lkm_modules ROOT [KVER]: our modules under ROOT's /lib/modules (of KVER
 # only, if given), as paths in ROOT, sorted.
 lkm_modules() {
@@ -219,7 +213,7 @@ expect_recovered() {
 	_er=$1 _er_root=$2
 	shift 2
 	expect_eq "$_er: lkm-stack-dkms is configured" "install ok installed" \
-		"$(package_state "$_er_root")"
+		"$(package_status "$_er_root" lkm-stack-dkms)"
 	expect_installed "$_er" "$_er_root" "$version" "$@"
 	expect_empty "$_er: every module is whole and the copy DKMS built" \
 		"$(damaged_modules "$_er_root" "$@")"
@@ -240,18 +234,13 @@ trigger_after_add() {
 	[ -L "$_ta" ] || return 1
 	echo "dkms add done: /var/lib/dkms/lkm-stack/$version/source -> $(readlink "$_ta")"
 }
-trigger_first_kernel_installed() {
-	_tf=$root/var/lib/dkms/lkm-stack/kernel-$k1-$arch
-	[ -L "$_tf" ] || return 1
-	_tf_dep="does not list client_lkm yet"
-	! grep -qs '^updates/dkms/client_lkm' "$root/lib/modules/$k1/modules.dep" ||
-		_tf_dep="lists client_lkm already (depmod was done)"
-	echo "DKMS marked $k1 installed: /var/lib/dkms/lkm-stack/kernel-$k1-$arch -> $(readlink "$_tf") (post_install and depmod come next); its modules.dep $_tf_dep"
-}
-trigger_last_kernel_installed() {
-	_tl=$root/var/lib/dkms/lkm-stack/kernel-$k2-$arch
-	[ -L "$_tl" ] || return 1
-	echo "DKMS marked $k2 (the last kernel) installed: /var/lib/dkms/lkm-stack/kernel-$k2-$arch -> $(readlink "$_tl") (post_install and depmod come next)"
+trigger_kernel_installed() {
+	_tk=$root/var/lib/dkms/lkm-stack/kernel-$1-$arch
+	[ -L "$_tk" ] || return 1
+	_tk_dep="does not list client_lkm yet"
+	! grep -qs '^updates/dkms/client_lkm' "$root/lib/modules/$1/modules.dep" ||
+		_tk_dep="lists client_lkm already (depmod was done)"
+	echo "DKMS marked $1 installed: /var/lib/dkms/lkm-stack/kernel-$1-$arch -> $(readlink "$_tk") (post_install and depmod come next); its modules.dep $_tk_dep"
 }
 trigger_second_build() {
 	_ts=$(grep -s -m 1 "for kernel $k2 " \
@@ -305,7 +294,7 @@ run_killed() {
 	watcher=
 	echo "injected: SIGKILL to $_rk_script and every process under it, during apt-get $*"
 	sed 's/^/  /' "$_rk_log.kill"
-	echo "apt-get exited $apt_status; dpkg says lkm-stack-dkms is: $(package_state "$root")"
+	echo "apt-get exited $apt_status; dpkg says lkm-stack-dkms is: $(package_status "$root" lkm-stack-dkms)"
 	expect_match "$_rk: the kill happened at its point" '^trigger: ' \
 		"$(cat "$_rk_log.kill")"
 	expect_match "$_rk: apt-get reports the killed $_rk_script" \
@@ -352,7 +341,7 @@ slow_depmod() {
 item2b_after_first_kernel() {
 	SLOW_DEPMOD=1
 	killed_install "2b killed after $k1's install" root-2b \
-		trigger_first_kernel_installed
+		"trigger_kernel_installed $k1"
 	SLOW_DEPMOD=
 	remove_root "$root"
 }
@@ -377,7 +366,7 @@ item2e_power_loss() {
 	root=$(fresh_root root-2e)
 	slow_depmod "$root"
 	echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
-	run_killed "$_pl" lkm-stack-dkms.postinst trigger_last_kernel_installed \
+	run_killed "$_pl" lkm-stack-dkms.postinst "trigger_kernel_installed $k2" \
 		"$logs/root-2e-install.log" install "/tmp/$deb"
 	_pl_core=$root/lib/modules/$k1/updates/dkms/$(basename \
 		"$(lkm_modules "$root" "$k1" | grep /core_lkm)")
@@ -411,9 +400,9 @@ item2e_power_loss() {
 
 item2d_killed_purge() {
 	_kp="2d killed prerm"
-	if [ "$(package_state "$root")" != "install ok installed" ]; then
+	if [ "$(package_status "$root" lkm-stack-dkms)" != "install ok installed" ]; then
 		fail "$_kp: starts from an installed package" \
-			"install ok installed (2c's root)" "$(package_state "$root")"
+			"install ok installed (2c's root)" "$(package_status "$root" lkm-stack-dkms)"
 		return
 	fi
 	# dkms remove runs depmod after taking a kernel's modules away: as
@@ -430,7 +419,7 @@ item2d_killed_purge() {
 		"$(existing "$root/var/lib/lkm-stack")"
 	expect_dpkg_sane "$_kp" "$root"
 	expect_eq "$_kp: dpkg has forgotten lkm-stack-dkms" "" \
-		"$(package_state "$root")"
+		"$(package_status "$root" lkm-stack-dkms)"
 	remove_root "$root"
 }
 
