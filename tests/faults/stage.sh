@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Faults during installation (issue 16, items 2, 3, 4 and 6), in a chroot
-# into fresh copies of the lifecycle stage's cached Debian 12 root (and
-# for item 6 its Debian 13 one too)
+# Faults during installation (issue 16, items 1, 2, 3, 4 and 6), in a
+# chroot into fresh copies of the lifecycle stage's cached Debian 12 root
+# (and for item 6 its Debian 13 one too; item 1 boots its disk image)
 # (test_root_tarball: dkms 3.0.10 and two kernels with headers, OLD and
 # NEW of lifecycle_kernels; no root of its own, so no cold cost).  Each
 # fault prints what was injected, at which point (the observation that
@@ -11,6 +11,26 @@
 # stage ends with "faults survived: N of M" (a fault survives when all
 # of its checks pass).
 #
+#   1  power cuts, each in a QEMU guest booted (on OLD) from a disk image
+#      of a fresh root with dpkg's syncs back (the test roots'
+#      force-unsafe-io removed), and the third kernel (UPGRADE, as in
+#      item 4); QEMU killed (SIGKILL, no shutdown) once the guest sees
+#      DKMS compile for the kernel it waits for (the make.log names it
+#      and cc1 runs), and the same image booted again:
+#        1a  "apt-get install ./lkm-stack-dkms_*.deb", cut during the
+#            second kernel's build; the next boot: dpkg --audit names the
+#            package, "dpkg --configure -a", modprobe client_lkm works,
+#            and the host judges the disk as item 2's roots
+#            (expect_recovered).  About 7 minutes under TCG.
+#        1c  (only when LKM_STACK_FAULTS names it: about 6 minutes more)
+#            a kernel upgrade's configure ("apt-get -f install" of
+#            UPGRADE's image and headers, unpacked in the chroot), cut in
+#            DKMS's kernel hook's build for it; the next boot: dpkg
+#            --audit names the kernel's packages, "dpkg --configure -a",
+#            then every kernel installed, each module DKMS's copy, dpkg
+#            --audit empty
+#      not done: a cut during depmod and the modules' installation
+#      (item 2b kills the postinst there, 2e cuts files short)
 #   2  killed maintainer script: the postinst's whole process tree
 #      (postinst, dkms-install-all-kernels, dkms, make) gets SIGKILL
 #      during "apt-get install ./lkm-stack-dkms_*.deb", at one of three
@@ -80,7 +100,7 @@
 #            modules
 #
 # tests/README.md ("Faults during installation") has the map;
-# LKM_STACK_FAULTS (default "2 3 4 6") picks the items,
+# LKM_STACK_FAULTS (default "1 2 3 4 6"; "1c" as well) picks the items,
 # LKM_STACK_FAULTS_RELEASES (default "bookworm trixie") item 6's roots,
 # and apt's output and the injection logs are kept in dist/faults-logs/.
 #
@@ -98,6 +118,9 @@ LKM_STACK_JUDGE_ONLY=
 . "$(dirname "$0")/inject.sh"
 
 logs=$LKM_STACK_TOP/dist/faults-logs
+# Item 1's guest scripts; the init and modprobe.sh are the lifecycle's
+# ($guest).
+faults_guest=$LKM_STACK_TOP/tests/faults/guest
 arch=$(uname -m)
 # The tmpfs /var/lib/dkms gets in item 3 (see the top).
 FULL_DISK_SIZE=1500k
@@ -317,6 +340,168 @@ killed_install() {
 		"$logs/$2-recovery.log" dpkg --configure -a
 	echo "recovery found: $(dkms_status_of "$root" | paste -sd ';' -)"
 	expect_recovered "$1" "$root" "$k1" "$k2"
+}
+
+# Item 1: real power cuts, each in QEMU guests booted twice from a disk
+# image (pc_image) of a fresh root, with dpkg as users have it: the
+# roots' force-unsafe-io is taken out, so dpkg syncs what it writes as on
+# a user's machine.  The cut is a SIGKILL to QEMU at the line the guest
+# prints once DKMS compiles for the kernel it waits for (no shutdown:
+# what the guest had not written to its disk is lost); the next boot of
+# the same image recovers with the standard command.
+#   1a  (in make check) the root with the third kernel (k3) installed:
+#       "apt-get install ./deb", cut in the second of the three kernels'
+#       builds (k3: the helper takes them sorted); then "dpkg --configure
+#       -a", modprobe client_lkm, and the host mounts the image and
+#       judges it as item 2's roots (expect_recovered).  About 7 minutes
+#       under TCG: the recovery builds at least two kernels' modules.
+#   1c  (only when LKM_STACK_FAULTS names it) the root with the package
+#       installed and k3's packages unpacked (in the chroot: unpacking a
+#       linux-image under TCG took over 5 minutes, its modules
+#       decompressed whole and, with dpkg's syncs, written one by one):
+#       "apt-get -f install" configures them, cut once DKMS's kernel hook
+#       compiles our modules for k3; then "dpkg --configure -a" and what
+#       it left, judged in the guest.  About 6 minutes more.
+
+# power_cut_image NAME: pc_image from the root $root, with dpkg's syncs
+# back and item 1's guest scripts.
+power_cut_image() {
+	pc_image=$work/$1.img
+	sed -i '/^force-unsafe-io$/d' "$root/etc/dpkg/dpkg.cfg.d/lkm-stack-test"
+	root_add_guest_scripts "$root" "$guest/init" "$guest/modprobe.sh" \
+		"$faults_guest/cut.sh" "$faults_guest/install-cut.sh" \
+		"$faults_guest/upgrade-cut.sh" "$faults_guest/recover.sh" \
+		"$faults_guest/recover-upgrade.sh" "$dist/$deb"
+	root_image "$root" "$pc_image"
+}
+
+# cut_boot PREFIX TESTS KERNEL-RE N: boot pc_image on k1 running the guest
+# scripts TESTS, and cut the power at the guest's @@POWER-CUT-POINT;
+# check that the cut came while DKMS compiled for the kernel KERNEL-RE
+# matches, the Nth of the command's builds, and that the guest never
+# reached its end.  The log is in guest_log.
+cut_boot() {
+	guest_log=$logs/${pc_image##*/}-$(echo "$2" | tr , -).log
+	echo "booting $k1 under QEMU (guest runs: $2), to cut its power at the guest's @@POWER-CUT-POINT ..."
+	_cb_started=$(date +%s)
+	VM_CUT_AT=@@POWER-CUT-POINT VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
+		debian_root_boot "$pc_image" "$root" "$k1" "$guest_log" "$2" ||
+		true
+	echo "(that boot took $(($(date +%s) - _cb_started))s; its console: $guest_log)"
+	_cb_cut=$(sed -n 's/^@@VM-CUT //p' "$guest_log")
+	if [ -n "$_cb_cut" ]; then
+		echo "injected: SIGKILL to QEMU (a power cut: no shutdown, no sync), when the guest printed: $_cb_cut"
+	else
+		_cb_cut="no cut; the console ends: $(tail -n 20 "$guest_log")"
+	fi
+	expect_match "$1: the power was cut while DKMS compiled for $3, kernel $4 of the command's builds" \
+		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$3") \(kernel $4 of " \
+		"$_cb_cut"
+	expect_eq "$1: the cut guest never reached its end" "" \
+		"$(vm_guest_done "$guest_log")"
+}
+
+# recovery_said STEP: what the package's scripts said in the guest's step
+# STEP, their "lkm-stack:" lines, on one line.
+recovery_said() {
+	vm_step_output "$guest_log" "$1" 2>&1 | grep '^lkm-stack: ' |
+		paste -sd ';' - || true
+}
+
+# item1_clean: item 1's root and image gone.
+item1_clean() {
+	rm -f "$pc_image"
+	remove_root "$root"
+}
+
+item1a_install() {
+	_pc="1a power cut in the second kernel's build"
+	_pc_disk=$work/root-1a-disk
+	root=$(fresh_root root-1a)
+	skip_initramfs "$root"
+	if ! root_apt_local "$root" "$logs/root-1a-kernel.log" install \
+		"linux-image-$k3" "linux-headers-$k3"; then
+		fail "$_pc: (set-up) apt-get install linux-image-$k3 linux-headers-$k3" \
+			"exit status 0" "$(tail -n 30 "$logs/root-1a-kernel.log")"
+		remove_root "$root"
+		return
+	fi
+	power_cut_image root-1a
+	cut_boot "$_pc" install-cut "$k3" 2
+	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
+	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
+		boot_guest "$_pc: the boot after the cut" "$pc_image" "$root" \
+		"$k1" recover,modprobe
+	echo "dpkg --audit before the recovery said: $(vm_step_output "$guest_log" audit-before 2>&1 | paste -sd ' ' -)"
+	echo "dkms status before the recovery: $(vm_step_output "$guest_log" dkms-status-before 2>&1 | paste -sd ';' -)"
+	expect_step_match "$_pc: before the recovery, dpkg --audit names lkm-stack-dkms" \
+		"$guest_log" audit-before '^ lkm-stack-dkms '
+	expect_step_status "$_pc: recovery: dpkg --configure -a succeeds" \
+		"$guest_log" recover 0
+	echo "the recovery said: $(recovery_said recover)"
+	echo "recovery found: $(vm_step_output "$guest_log" dkms-status 2>&1 | paste -sd ';' -)"
+	expect_modprobe_works "$_pc: $k1, after the recovery" "$k1"
+	mkdir "$_pc_disk"
+	if mount -o loop "$pc_image" "$_pc_disk"; then
+		expect_recovered "$_pc" "$_pc_disk" "$k1" "$k3" "$k2"
+		root_umount "$_pc_disk"
+	else
+		fail "$_pc: the disk after the recovery mounts on the host" \
+			"mount -o loop $pc_image succeeds" "it failed"
+	fi
+	rmdir "$_pc_disk"
+	item1_clean
+}
+
+item1c_kernel_upgrade() {
+	_ku="1c power cut in a kernel upgrade's DKMS build"
+	root=$(fresh_root root-1c)
+	skip_initramfs "$root"
+	if ! root_apt_local "$root" "$logs/root-1c-install.log" install "/tmp/$deb"; then
+		fail "$_ku: (set-up) apt-get install ./$deb in the root" \
+			"exit status 0" "$(tail -n 30 "$logs/root-1c-install.log")"
+		remove_root "$root"
+		return
+	fi
+	# shellcheck disable=SC2046 # one path a line, no spaces
+	if ! in_root "$root" dpkg --unpack $(kernel_debs "$root") \
+		>"$logs/root-1c-unpack.log" 2>&1; then
+		fail "$_ku: (set-up) dpkg --unpack of linux-image-$k3 and linux-headers-$k3 in the root" \
+			"exit status 0" "$(tail -n 30 "$logs/root-1c-unpack.log")"
+		remove_root "$root"
+		return
+	fi
+	echo "unpacked in the chroot, to be configured in the guest: $(grep '^Unpacking ' "$logs/root-1c-unpack.log" | cut -d' ' -f2 | paste -sd ' ' -)"
+	power_cut_image root-1c
+	cut_boot "$_ku" upgrade-cut "$k3" 1
+	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
+	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
+		boot_guest "$_ku: the boot after the cut" "$pc_image" "$root" \
+		"$k1" recover-upgrade
+	echo "dpkg --audit before the recovery said: $(vm_step_output "$guest_log" upgrade-audit-before 2>&1 | paste -sd ' ' -)"
+	expect_step_match "$_ku: before the recovery, dpkg --audit names linux-headers-$k3 or linux-image-$k3" \
+		"$guest_log" upgrade-audit-before "^ linux-(headers|image)-$(re "$k3") "
+	expect_step_status "$_ku: recovery: dpkg --configure -a succeeds" \
+		"$guest_log" upgrade-recover 0
+	echo "the recovery said: $(recovery_said upgrade-recover)"
+	echo "recovery found: $(vm_step_output "$guest_log" upgrade-dkms-status 2>&1 | paste -sd ';' -)"
+	for _ku_kver in "$k1" "$k3" "$k2"; do
+		expect_step_match "$_ku: dkms status: lkm-stack/$version installed for $_ku_kver" \
+			"$guest_log" upgrade-dkms-status \
+			"^lkm-stack/$(re "$version"), $(re "$_ku_kver"), [^:]+: installed"
+		for _ku_module in core_lkm client_lkm; do
+			expect_step_match "$_ku: $_ku_kver: $_ku_module installed" \
+				"$guest_log" upgrade-modules \
+				"^$(re "/lib/modules/$_ku_kver/updates/dkms/$_ku_module").ko(\.xz)?\$"
+		done
+	done
+	expect_step_no_match "$_ku: dkms status: nothing stuck at added or built" \
+		"$guest_log" upgrade-dkms-status ': (added|built)'
+	expect_step_empty "$_ku: every installed module is the copy DKMS built" \
+		"$guest_log" upgrade-not-built
+	expect_step_empty "$_ku: dpkg --audit is empty after the recovery" \
+		"$guest_log" upgrade-audit-after
+	item1_clean
 }
 
 item2a_after_add() {
@@ -847,7 +1032,7 @@ prepare() {
 	# The root's kernels in the order the helper builds them
 	# (/lib/modules/*/ sorted: 6.1.0-N before 6.12), and item 4's third.
 	k1=$1 k3=$2 k2=$3
-	echo "kernels: $k1 and $k2 in the root; $k3 joins them in item 4"
+	echo "kernels: $k1 and $k2 in the root; $k3 joins them in items 1 and 4"
 	pkgs=$(built_packages)
 	package_built "$pkgs" deb ||
 		give_up "faults: make deb" "the package built" \
@@ -860,7 +1045,7 @@ prepare() {
 	fi
 	echo "root: $root_tarball"
 	case " $items " in
-	*" 4 "*)
+	*" 1 "* | *" 1c "* | *" 4 "*)
 		if ! out=$(download_third_kernel root-download); then
 			give_up "faults: download linux-image-$k3 linux-headers-$k3" \
 				"apt-get --download-only succeeds" "$out"
@@ -877,14 +1062,22 @@ main() {
 	trap 'exit 1' HUP INT TERM
 	# Under tests/run the packages are the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
-	items=${LKM_STACK_FAULTS:-2 3 4 6}
+	items=${LKM_STACK_FAULTS:-1 2 3 4 6}
 	mkdir -p "$logs"
 	faults_total=0 faults_survived=0 faults_lost=
 
-	section "faults: killed scripts, a full disk, two hooks in one transaction, kernels outside the range (issue 16, items 2-4 and 6), Debian 12 and 13 chroots"
+	section "faults: a power cut, killed scripts, a full disk, two hooks in one transaction, kernels outside the range (issue 16, items 1-4 and 6), Debian 12 and 13 chroots, one QEMU guest"
 	ftimed "prepare (package, cached root)" prepare
 	for item in $items; do
 		case $item in
+		1)
+			fault "1a: power cut during the second kernel's DKMS build (QEMU)" \
+				item1a_install
+			;;
+		1c)
+			fault "1c: power cut during a kernel upgrade's DKMS build (QEMU)" \
+				item1c_kernel_upgrade
+			;;
 		2)
 			fault "2a: postinst killed right after dkms add" item2a_after_add
 			fault "2b: postinst killed right after the first kernel's install" \
@@ -912,7 +1105,7 @@ main() {
 					item6b_broken_headers
 			done
 			;;
-		*) fail "faults: item $item" "one of 2 3 4 6" "$item" ;;
+		*) fail "faults: item $item" "one of 1 1c 2 3 4 6" "$item" ;;
 		esac
 	done
 

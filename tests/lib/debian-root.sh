@@ -102,9 +102,11 @@ debian_root_key() {
 		sha256sum | cut -c1-16
 }
 
-# mounts_under DIR: the mount points at or below DIR, deepest first.
+# mounts_under DIR [below]: the mount points at or below DIR (only those
+# below it, with "below"), deepest first.
 mounts_under() {
-	awk -v dir="$1" '$2 == dir || index($2, dir "/") == 1 { print $2 }' \
+	awk -v dir="$1" -v below="${2:-}" '
+		(below == "" && $2 == dir) || index($2, dir "/") == 1 { print $2 }' \
 		/proc/mounts | sort -r
 }
 
@@ -143,11 +145,11 @@ root_mount_dev() {
 	ln -s /proc/self/fd/2 "$1/dev/stderr"
 }
 
-# root_umount DIR: unmount everything mounted at or below DIR (ROOT/dev
-# and its devpts among them); lazily if a mount is still busy, so that
-# nothing stays mounted.
+# root_umount DIR [below]: unmount everything mounted at or below DIR
+# (ROOT/dev and its devpts among them; only below it, with "below"):
+# lazily if a mount is still busy, so that nothing stays mounted.
 root_umount() {
-	for _mnt in $(mounts_under "$1"); do
+	for _mnt in $(mounts_under "$1" "${2:-}"); do
 		umount "$_mnt" 2>/dev/null || umount -l "$_mnt"
 	done
 }
@@ -175,7 +177,9 @@ with_root_mounts() {
 	_status=0
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
 		DEBIAN_FRONTEND=noninteractive "$@" || _status=$?
-	root_umount "$_root"
+	# Below ROOT only: ROOT may be a mount point itself (a disk image's
+	# file system, faults item 1), which is its caller's to unmount.
+	root_umount "$_root" below
 	return "$_status"
 }
 

@@ -53,6 +53,9 @@
 #                  e.g. loglevel=7 brings the boot messages back)
 #   VM_QEMU_ARGS   extra QEMU arguments, split at spaces (e.g. a -drive)
 #   VM_PROGRESS    if non-empty, print a dot to stderr every 5 s of boot
+#   VM_CUT_AT      a fixed string: once a line of the serial console
+#                  contains it, kill QEMU at once (SIGKILL, no shutdown:
+#                  a power cut); LOG then ends "@@VM-CUT <that line>"
 
 # The kmod tools the guest gets; all are links to the one kmod binary.
 VM_KMOD_TOOLS="modprobe insmod rmmod lsmod modinfo depmod"
@@ -281,7 +284,10 @@ vm_boot() {
 		-m "${VM_MEM:-512M}" -smp "${VM_SMP:-1}" "$@" \
 		${VM_QEMU_ARGS:-} </dev/null >"$_log.raw" 2>&1 &
 	_qemu=$!
-	if [ -n "${VM_PROGRESS:-}" ]; then
+	_cut=
+	if [ -n "${VM_CUT_AT:-}" ]; then
+		_cut=$(vm_cut_when_seen "$_qemu" "$_log.raw" "$VM_CUT_AT")
+	elif [ -n "${VM_PROGRESS:-}" ]; then
 		while sleep 5 && kill -0 "$_qemu" 2>/dev/null; do
 			printf . >&2
 		done
@@ -291,7 +297,23 @@ vm_boot() {
 	tr -d '\r' <"$_log.raw" >"$_log"
 	rm -f "$_log.raw"
 	[ "$_status" -eq 0 ] || echo "@@VM-EXIT $_status" >>"$_log"
+	[ -z "$_cut" ] || printf '@@VM-CUT %s\n' "$_cut" >>"$_log"
 	return "$_status"
+}
+
+# vm_cut_when_seen PID RAW-LOG STRING: while the timeout PID runs QEMU,
+# look at RAW-LOG twice a second; once a line contains STRING, SIGKILL
+# QEMU (PID's child) and print that line from STRING on (a guest's
+# progress dots may precede it).  Nothing if it never showed.
+vm_cut_when_seen() {
+	while sleep 0.5 && kill -0 "$1" 2>/dev/null; do
+		_vcw=$(tr -d '\r' <"$2" | awk -v s="$3" '
+			index($0, s) { print substr($0, index($0, s)); exit }')
+		[ -n "$_vcw" ] || continue
+		pkill -KILL -P "$1" qemu-system-x86 || true
+		printf '%s\n' "$_vcw"
+		return 0
+	done
 }
 
 # vm_guest_done LOG: the exit status of the guest script, or nothing if
@@ -389,8 +411,14 @@ vm_guest_ending() {
 	_vge_panic=$(grep -m 1 'Kernel panic' "$1" || true)
 	[ -z "$_vge_panic" ] || _vge="$_vge; the kernel panicked: $_vge_panic"
 	_vge_exit=$(sed -n 's/^@@VM-EXIT //p' "$1" | tail -n 1)
+	_vge_cut=$(sed -n 's/^@@VM-CUT //p' "$1" | tail -n 1)
 	case $_vge_exit in
 	'') ;;
+	*) [ -z "$_vge_cut" ] || _vge_exit="cut" ;;
+	esac
+	case $_vge_exit in
+	'') ;;
+	cut) _vge="$_vge; QEMU was killed on purpose (VM_CUT_AT, a power cut) at: $_vge_cut" ;;
 	124 | 137)
 		_vge="$_vge; QEMU was stopped at its time limit (VM_TIMEOUT, status $_vge_exit)" ;;
 	*) _vge="$_vge; QEMU exited with status $_vge_exit" ;;

@@ -434,6 +434,18 @@ check_readers() {
 	expect_match "selftest: ... and says the guest died during it, at QEMU's time limit" \
 		'^step cut began but never finished .*died or was cut off during it.*time limit' \
 		"$_out"
+	# A power cut on purpose (VM_CUT_AT) is told apart from a time-out.
+	{
+		echo '@@GUEST-START 1.0'
+		printf '@@BEGIN install apt-get install\n@@POWER-CUT-POINT here\n'
+		echo '@@VM-EXIT 137'
+		echo '@@VM-CUT @@POWER-CUT-POINT here'
+	} >"$work/cut.log"
+	if _out=$(vm_step_output "$work/cut.log" install); then _s=0; else _s=$?; fi
+	expect_eq "selftest: vm_step_output fails for a step cut by a power cut" 1 "$_s"
+	expect_match "selftest: ... and says QEMU was killed on purpose, and where" \
+		'^step install began but never finished .*killed on purpose \(VM_CUT_AT, a power cut\) at: @@POWER-CUT-POINT here' \
+		"$_out"
 	if _out=$(vm_step_output "$work/no-such.log" whole); then _s=0; else _s=$?; fi
 	expect_eq "selftest: vm_step_output fails when there is no log at all" 1 "$_s"
 	expect_match "selftest: ... and says there is none" 'no serial log' "$_out"

@@ -1,0 +1,68 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by item 1's guest scripts (tests/faults/stage.sh): the watcher
+# that prints the line the host cuts the power at, @@POWER-CUT-POINT (see
+# vm_cut_when_seen in tests/lib/vm.sh), and the checks the guest runs on
+# what a recovery left.
+
+# kernel_of_build: the kernel DKMS's make.log is for, from its first
+# line ("DKMS make.log for lkm-stack-1.0 for kernel K (x86_64)").
+kernel_of_build() {
+	sed -n '1s/.* for kernel \([^ ]*\) .*/\1/p' \
+		/var/lib/dkms/lkm-stack/*/build/make.log 2>/dev/null
+}
+
+# compiler_runs: a C compiler is running (a cc1 process).
+compiler_runs() {
+	grep -qsx cc1 /proc/[0-9]*/comm
+}
+
+# announce_build N: wait until DKMS's make.log is for the Nth kernel it
+# builds from now on and the compiler runs for it, then print the power
+# cut's point.  Polls five times a second: a build takes a minute here.
+# Run it in the background, right before the command to cut.
+announce_build() {
+	_ab_seen=
+	_ab_count=0
+	while sleep 0.2; do
+		_ab_kernel=$(kernel_of_build)
+		[ -n "$_ab_kernel" ] || continue
+		case " $_ab_seen " in
+		*" $_ab_kernel "*) ;;
+		*)
+			_ab_before=$_ab_seen
+			_ab_seen="$_ab_seen $_ab_kernel"
+			_ab_count=$((_ab_count + 1)) ;;
+		esac
+		if [ "$_ab_count" -eq "$1" ] && compiler_runs; then
+			# On a line of its own: DKMS's progress dots end none.
+			printf '\n'
+			echo "@@POWER-CUT-POINT DKMS is compiling for kernel $_ab_kernel (kernel $1 of this command's builds; before it:${_ab_before:- none}): cc1 runs, make.log begins: $(head -n 1 /var/lib/dkms/lkm-stack/*/build/make.log)"
+			return 0
+		fi
+	done
+}
+
+# cut_during N STEP COMMAND: STEP runs COMMAND while announce_build N
+# watches; if COMMAND ends first, the step cut-missed shows DKMS's state
+# (the host then finds no cut).
+cut_during() {
+	announce_build "$1" &
+	_cd_watcher=$!
+	step "$2" "$3"
+	kill "$_cd_watcher" 2>/dev/null
+	step cut-missed 'dkms status'
+}
+
+# modules_not_built: each of our installed modules that is not the very
+# copy DKMS built for its kernel (what a power cut may leave).
+modules_not_built() {
+	for _mnb in /lib/modules/*/updates/dkms/*_lkm.ko*; do
+		[ -e "$_mnb" ] || continue
+		_mnb_kernel=${_mnb#/lib/modules/}
+		_mnb_kernel=${_mnb_kernel%%/*}
+		cmp -s "$_mnb" /var/lib/dkms/lkm-stack/*/"$_mnb_kernel"/*/module/"${_mnb##*/}" ||
+			echo "$_mnb"
+	done
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side of item 1 of tests/faults/stage.sh, the boot after the
+# power cut: what dpkg says was left undone, then the standard recovery
+# command.  The host then reads the disk (expect_recovered) and this
+# boot's modprobe.sh.
+#
+# No "set -e": a failing step is a result to report, not a reason to stop.
+set -u
+# shellcheck disable=SC1091 # copied to /lkm-test/ by debian-root.sh
+. /lkm-test/lib.sh
+
+step audit-before 'dpkg --audit'
+step dkms-status-before 'dkms status'
+step recover 'dpkg --configure -a'
+step dkms-status 'dkms status'
