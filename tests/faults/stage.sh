@@ -381,7 +381,7 @@ power_cut_image() {
 # matches, the Nth of the command's builds, and that the guest never
 # reached its end.  The log is in guest_log.
 cut_boot() {
-	guest_log=$logs/${pc_image##*/}-$(echo "$2" | tr , -).log
+	guest_log=$logs/$(basename "$pc_image" .img)-$(echo "$2" | tr , -).log
 	echo "booting $k1 under QEMU (guest runs: $2), to cut its power at the guest's @@POWER-CUT-POINT ..."
 	_cb_started=$(date +%s)
 	VM_CUT_AT=@@POWER-CUT-POINT VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
