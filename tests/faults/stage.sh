@@ -17,7 +17,8 @@
 #      item 4); QEMU killed (SIGKILL, no shutdown) once the guest sees
 #      DKMS compile for the kernel it waits for (the make.log names it
 #      and cc1 runs), and the same image booted again:
-#        1a  "apt-get install ./lkm-stack-dkms_*.deb", cut during the
+#        1a  (on request, as 1c: about 8 minutes in the suite)
+#            "apt-get install ./lkm-stack-dkms_*.deb", cut during the
 #            second kernel's build; the next boot: dpkg --audit names the
 #            package, "dpkg --configure -a", modprobe client_lkm works,
 #            and the host judges the disk as item 2's roots
@@ -100,7 +101,9 @@
 #            modules
 #
 # tests/README.md ("Faults during installation") has the map;
-# LKM_STACK_FAULTS (default "1 2 3 4 6"; "1c" as well) picks the items,
+# LKM_STACK_FAULTS (default "2 3 4 6"; "1" and "1c", the power cuts, on
+# request: with 1a, the full suite took 64 minutes warm on 2026-12-03,
+# over its 60) picks the items,
 # LKM_STACK_FAULTS_RELEASES (default "bookworm trixie") item 6's roots,
 # and apt's output and the injection logs are kept in dist/faults-logs/.
 #
@@ -349,7 +352,7 @@ killed_install() {
 # prints once DKMS compiles for the kernel it waits for (no shutdown:
 # what the guest had not written to its disk is lost); the next boot of
 # the same image recovers with the standard command.
-#   1a  (in make check) the root with the third kernel (k3) installed:
+#   1a  (LKM_STACK_FAULTS=1) the root with the third kernel (k3) installed:
 #       "apt-get install ./deb", cut in the second of the three kernels'
 #       builds (k3: the helper takes them sorted); then "dpkg --configure
 #       -a", modprobe client_lkm, and the host mounts the image and
@@ -1062,7 +1065,7 @@ main() {
 	trap 'exit 1' HUP INT TERM
 	# Under tests/run the packages are the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
-	items=${LKM_STACK_FAULTS:-1 2 3 4 6}
+	items=${LKM_STACK_FAULTS:-2 3 4 6}
 	mkdir -p "$logs"
 	faults_total=0 faults_survived=0 faults_lost=
 
