@@ -412,10 +412,7 @@ vm_guest_ending() {
 	[ -z "$_vge_panic" ] || _vge="$_vge; the kernel panicked: $_vge_panic"
 	_vge_exit=$(sed -n 's/^@@VM-EXIT //p' "$1" | tail -n 1)
 	_vge_cut=$(sed -n 's/^@@VM-CUT //p' "$1" | tail -n 1)
-	case $_vge_exit in
-	'') ;;
-	*) [ -z "$_vge_cut" ] || _vge_exit="cut" ;;
-	esac
+	[ -z "$_vge_exit" ] || [ -z "$_vge_cut" ] || _vge_exit="cut"
 	case $_vge_exit in
 	'') ;;
 	cut) _vge="$_vge; QEMU was killed on purpose (VM_CUT_AT, a power cut) at: $_vge_cut" ;;

@@ -3,8 +3,7 @@
 #
 # Sourced by item 1's guest scripts (tests/faults/stage.sh): the watcher
 # that prints the line the host cuts the power at, @@POWER-CUT-POINT (see
-# vm_cut_when_seen in tests/lib/vm.sh), and the checks the guest runs on
-# what a recovery left.
+# vm_cut_when_seen in tests/lib/vm.sh).
 
 # kernel_of_build: the kernel DKMS's make.log is for, from its first
 # line ("DKMS make.log for lkm-stack-1.0 for kernel K (x86_64)").
@@ -53,16 +52,4 @@ cut_during() {
 	step "$2" "$3"
 	kill "$_cd_watcher" 2>/dev/null
 	step cut-missed 'dkms status'
-}
-
-# modules_not_built: each of our installed modules that is not the very
-# copy DKMS built for its kernel (what a power cut may leave).
-modules_not_built() {
-	for _mnb in /lib/modules/*/updates/dkms/*_lkm.ko*; do
-		[ -e "$_mnb" ] || continue
-		_mnb_kernel=${_mnb#/lib/modules/}
-		_mnb_kernel=${_mnb_kernel%%/*}
-		cmp -s "$_mnb" /var/lib/dkms/lkm-stack/*/"$_mnb_kernel"/*/module/"${_mnb##*/}" ||
-			echo "$_mnb"
-	done
 }
