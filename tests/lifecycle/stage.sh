@@ -25,6 +25,8 @@
 #      (bookworm: two series; trixie's one series is booted in step 7)
 #   7  installing in a running guest builds for every kernel with headers
 #      (three; booted on OLD)
+#   7c in the same boot, the package's autopkgtest debian/tests/stacked-load
+#      passes, run as autopkgtest runs it (issue 17, item 3)
 #   7b in the same boot, OLD's core_lkm cut to half its size: modprobe
 #      fails with the kernel's error and no crash, and "dkms install
 #      --force" repairs it (issue 16, item 5)
@@ -36,8 +38,9 @@
 #   LKM_STACK_LIFECYCLE_RELEASES  the roots to run, one after the other
 #                                 (default "bookworm trixie")
 #   LKM_STACK_LIFECYCLE_STEPS     the steps to run (default all); a step
-#                                 reads what earlier ones left: 7 and 7b
-#                                 need only the root, 9 and 10 need 7, 2-5b
+#                                 reads what earlier ones left: 7 (and 7c, 7b,
+#                                 which judge its boot) needs only the root,
+#                                 9 and 10 need 7, 2-5b
 #                                 and 8 need 1, 11 needs 8
 #
 # Where dkms 3.2.2 differs from 3.0.10, the steps hold alike: its kernel
@@ -379,16 +382,17 @@ step7_install_in_running_guest() {
 		"$root_b" install "linux-image-$upgrade_kver" \
 		"linux-headers-$upgrade_kver"
 	root_add_guest_scripts "$root_b" "$guest/init" "$guest/install.sh" \
-		"$guest/modprobe.sh" "$guest/corrupt.sh" "$dist/$deb"
+		"$guest/modprobe.sh" "$guest/dep8.sh" "$guest/corrupt.sh" \
+		"$LKM_STACK_TOP/debian/tests/stacked-load" "$dist/$deb"
 	root_image "$root_b" "$image_b"
-	# corrupt.sh runs last in this boot, for step 7b.  One vCPU: with two,
+	# dep8.sh is step 7c.  corrupt.sh runs last in this boot, for step 7b.  One vCPU: with two,
 	# 6.12.117+deb13 once died at boot, before anything of ours ran, with
 	# "Oops: int3" in a jump label being patched (2026-12-02, on a loaded
 	# host): multi-threaded TCG lets one vCPU run code another is
 	# rewriting.  Both lanes keep the host's two cores busy anyway.
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$L 7: $old_kver" "$image_b" "$root_b" "$old_kver" \
-		install,modprobe,corrupt
+		install,modprobe,dep8,corrupt
 	expect_step_status "$L 7: apt-get install ./$deb in the running guest succeeds" \
 		"$guest_log" install 0
 	for kver in "$old_kver" "$upgrade_kver" "$new_kver"; do
@@ -403,6 +407,28 @@ step7_install_in_running_guest() {
 		done
 	done
 	expect_modprobe_works "$L 7: $old_kver, right after the install" "$old_kver"
+}
+
+# step7c_autopkgtest: what step 7's guest saw when it ran the package's
+# autopkgtest, debian/tests/stacked-load, as autopkgtest would on a
+# machine-isolated testbed (guest/dep8.sh; issue 17, item 3): each of the
+# test's checks said "ok", it exited 0, and nothing went to standard
+# error.  The packages stage shows autopkgtest's parser choosing it.
+step7c_autopkgtest() {
+	expect_step_status "$L 7c: autopkgtest debian/tests/stacked-load passes on $old_kver" \
+		"$guest_log" dep8-stacked-load 0
+	for _dep8_check in \
+		"modinfo: client_lkm for $old_kver depends on core_lkm" \
+		"modprobe client_lkm" \
+		"lsmod: core_lkm is used by client_lkm" \
+		"rmmod core_lkm is refused: in use by: client_lkm" \
+		"modprobe -r client_lkm" \
+		"neither module is loaded afterwards"; do
+		expect_step_match "$L 7c: stacked-load says: ok: $_dep8_check" \
+			"$guest_log" dep8-stacked-load "^ok: $(re "$_dep8_check")\$"
+	done
+	expect_step_empty "$L 7c: stacked-load writes nothing to standard error" \
+		"$guest_log" dep8-stderr
 }
 
 # step7b_corrupt_module: what step 7's guest saw (corrupt.sh) once it
@@ -625,6 +651,7 @@ run_release() {
 	run_step 5b "kernel with broken headers" step5b_kernel_with_broken_headers
 	run_step 6 "boot each kernel" step6_boot_each_kernel
 	run_step 7 "install in a running guest" step7_install_in_running_guest
+	run_step 7c "the package's autopkgtest (step 7's boot)" step7c_autopkgtest
 	run_step 7b "a module damaged on disk (step 7's boot)" step7b_corrupt_module
 	run_step 8 purge step8_purge
 	[ "$release" != bookworm ] || run_step 9 "RPM scriptlets" step9_rpm

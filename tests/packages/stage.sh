@@ -29,7 +29,8 @@ check_tarball() {
 	tarball=$pkgs/tree/dist/lkm-stack-$version.tar.gz
 	expect_package_built "make dist" "$pkgs" dist
 	list=$(tar -tzf "$tarball")
-	for f in $DKMS_TREE_FILES debian/control rpm/lkm-stack-dkms.spec LICENSE; do
+	for f in $DKMS_TREE_FILES debian/control debian/tests/control \
+		debian/tests/stacked-load rpm/lkm-stack-dkms.spec LICENSE; do
 		expect_in_list "tarball has $f" "lkm-stack-$version/$f" "$list"
 	done
 	expect_no_match "tarball has no build products" \
@@ -280,6 +281,43 @@ check_example_outputs_left_out() {
 		test ! -e "$_tree/examples/addon/dist"
 }
 
+# The capabilities autopkgtest 5.28's virt servers declare: -qemu's (a
+# machine of its own) and -unshare's (a chroot sharing the host's kernel).
+QEMU_TESTBED_CAPS="isolation-machine reboot revert revert-full-system root-on-testbed"
+UNSHARE_TESTBED_CAPS="revert revert-full-system root-on-testbed"
+
+# dep8_plan CAPS: what autopkgtest would run of the tarball's tests on a
+# testbed with CAPS (tests/packages/dep8-plan, autopkgtest's own parser).
+dep8_plan() {
+	# shellcheck disable=SC2086 # the capabilities split into words
+	"$LKM_STACK_TOP/tests/packages/dep8-plan" "$work/src/lkm-stack-$version" $1 2>&1
+}
+
+# Issue 17, item 3: the source package declares Debian's generic DKMS
+# test and adds the project's own; autopkgtest runs the latter only on a
+# testbed that is a machine of its own.  (The guest of the lifecycle
+# stage's step 7 runs debian/tests/stacked-load itself.)
+check_autopkgtest_declared() {
+	mkdir -p "$work/src"
+	tar -xzf "$pkgs/tree/dist/lkm-stack-$version.tar.gz" -C "$work/src"
+	_src=$work/src/lkm-stack-$version
+	expect_eq "debian/control Testsuite" autopkgtest-pkg-dkms \
+		"$(sed -n 's/^Testsuite: *//p' "$_src/debian/control")"
+	expect_success "tarball's debian/tests/stacked-load is executable" \
+		test -x "$_src/debian/tests/stacked-load"
+	_plan=$(dep8_plan "$QEMU_TESTBED_CAPS")
+	expect_in_list "autopkgtest on a QEMU testbed runs stacked-load, as root, machine-isolated, with lkm-stack-dkms" \
+		"run stacked-load: restrictions isolation-machine needs-root; depends lkm-stack-dkms, linux-headers-amd64 [amd64] | linux-headers-generic" \
+		"$_plan"
+	expect_match "autopkgtest on a QEMU testbed runs autodep8's dkms-autopkgtest" \
+		'^run dkms-autopkgtest: .*needs-root.*; depends dkms, linux-doc' "$_plan"
+	_plan=$(dep8_plan "$UNSHARE_TESTBED_CAPS")
+	expect_match "autopkgtest in a container skips stacked-load: it needs machine-level isolation" \
+		'^skip stacked-load: .*"isolation-machine"' "$_plan"
+	expect_match "autopkgtest in a container still runs dkms-autopkgtest (it only builds)" \
+		'^run dkms-autopkgtest: ' "$_plan"
+}
+
 check_dpkg_buildpackage_in_tree() {
 	mkdir -p "$work/inplace"
 	scratch_tree "$work/inplace/lkm-stack"
@@ -295,6 +333,7 @@ pkgs=$(built_packages)
 scratch_tree "$work/tree"
 check_tarball
 check_deb
+check_autopkgtest_declared
 check_rpm
 check_addon_packages
 check_example_outputs_left_out

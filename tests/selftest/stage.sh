@@ -192,6 +192,21 @@ fake kmsg-load 'echo "[ 5.2] client_lkm: loaded: exp_int=200 skey=0x5eed"'
 fake modprobe-r true
 fake unloaded true
 fake kmsg-unload 'echo "[ 6.1] client_lkm: unloaded"'
+# Step 7c's guest/dep8.sh: debian/tests/stacked-load's output; with
+# SELFTEST_DEP8_FAIL set, core_lkm went although client_lkm used it.
+dep8_output() {
+	printf 'ok: %s\n' "modinfo: client_lkm for $SELFTEST_KVER depends on core_lkm" \
+		"modprobe client_lkm" "lsmod: core_lkm is used by client_lkm"
+	if [ -n "${SELFTEST_DEP8_FAIL:-}" ]; then
+		echo "FAIL: rmmod core_lkm is refused: in use by: client_lkm: expected a refusal, seen: core_lkm was removed"
+	else
+		echo "ok: rmmod core_lkm is refused: in use by: client_lkm"
+	fi
+	printf 'ok: %s\n' "modprobe -r client_lkm" "neither module is loaded afterwards"
+	[ -z "${SELFTEST_DEP8_FAIL:-}" ]
+}
+fake dep8-stacked-load dep8_output
+fake dep8-stderr '[ -z "${SELFTEST_DEP8_FAIL:-}" ] || echo "stacked-load: rmmod core_lkm is refused: in use by: client_lkm failed"'
 fake health-tainted 'echo "${SELFTEST_TAINT:-12288}"'
 fake health-dmesg dmesg_dump
 EOF
@@ -273,7 +288,7 @@ judge_reliability() {
 }
 
 # judge_lifecycle CASE LOG: tests/lifecycle/stage.sh's judging of a boot in
-# its step 6.
+# its step 6, and of step 7c's autopkgtest (step 7's boot runs both).
 judge_lifecycle() {
 	: >"$work/$1.results"
 	(
@@ -283,6 +298,8 @@ judge_lifecycle() {
 		guest_log=$2
 		check_boot "6: $K"
 		expect_modprobe_works "6: $K" "$K"
+		L=lifecycle old_kver=$K
+		step7c_autopkgtest
 		echo @@JUDGED
 	) >"$work/$1.out" 2>&1 || true
 	judged "$1"
@@ -622,5 +639,16 @@ expect_failed lc-warn "lifecycle, a kernel warning and a bad taint" \
 expect_failure_says lc-warn "lifecycle, a kernel warning" \
 	"6: $K: no oops, BUG, WARNING or sanitizer report in the kernel log or on the console" \
 	'WARNING: CPU: 0 PID: 1 at kernel/module/main.c'
+
+boot_fake "$work/lc-dep8.log" "$G" SELFTEST_DEP8_FAIL=1
+judge_lifecycle lc-dep8 "$work/lc-dep8.log"
+expect_same_count lc-dep8 "lifecycle, a failing autopkgtest" lc
+expect_failed lc-dep8 "lifecycle, a failing autopkgtest" \
+	"lifecycle 7c: autopkgtest debian/tests/stacked-load passes on $K" \
+	"lifecycle 7c: stacked-load says: ok: rmmod core_lkm is refused: in use by: client_lkm" \
+	"lifecycle 7c: stacked-load writes nothing to standard error"
+expect_failure_says lc-dep8 "lifecycle, a failing autopkgtest's check" \
+	"lifecycle 7c: stacked-load says: ok: rmmod core_lkm is refused: in use by: client_lkm" \
+	'FAIL: rmmod core_lkm is refused: in use by: client_lkm: expected a refusal'
 
 [ "${LKM_STACK_SUITE:-}" ] || summary
