@@ -33,6 +33,18 @@
 #      unknown, "is not signed"): apt-get update refuses each, and
 #      nothing new is installed; the genuine one still verifies.  Each
 #      refusal's output is kept in dist/repo-logs/
+#   6  Debian's autopkgtest (issue 17, item 3), run by the host's
+#      autopkgtest (5.28) against the source tarball and the .deb, its
+#      testbed a fresh copy of the root through autopkgtest-virt-chroot
+#      (the copy is thrown away after, hence --ignore-restrictions=
+#      breaks-testbed): autodep8's dkms-autopkgtest passes, building for
+#      both kernels, and finds that dkms cannot be removed under the
+#      package; stacked-load, which loads modules, is skipped for want of
+#      isolation-machine (a chroot shares the host's kernel: it runs in
+#      the lifecycle stage's guests, step 7c).  Nothing is loaded: the
+#      generic test only builds.  Its apt-get runs on the copy's own
+#      download cache, not the shared one, whose lock it would otherwise
+#      hold through the DKMS builds.  Its logs go to dist/repo-logs/
 #
 # Debian 12's root is the lifecycle stage's cached one (dkms and two
 # kernels, test_root_tarball: no root of its own); Debian 13's is a
@@ -501,6 +513,42 @@ step5_rpm() {
 	fi
 }
 
+# step6_autopkgtest: autopkgtest on a fresh copy of the root, as the
+# header says; its exit status, summary and the test's output judged.
+step6_autopkgtest() {
+	remove_root "$root_dir"
+	unpack_root "$root_tarball" "$root_dir"
+	rm -rf "$work/src" "$work/autopkgtest"
+	mkdir -p "$work/src" "$logs"
+	tar -xzf "$tree/dist/lkm-stack-$version.tar.gz" -C "$work/src"
+	_at_status=0
+	# shellcheck disable=SC2016 # expanded by that sh
+	with_root_mounts "$root_dir" sh -c 'umount "$1/var/cache/apt/archives" &&
+		exec autopkgtest --ignore-restrictions=breaks-testbed \
+			--test-name=dkms-autopkgtest --summary-file="$2/summary" \
+			--output-dir="$2" "$3" "$4" -- chroot "$1"' sh \
+		"$root_dir" "$work/autopkgtest" "$tree/dist/$deb" \
+		"$work/src/lkm-stack-$version" >"$logs/$release-autopkgtest.log" 2>&1 ||
+		_at_status=$?
+	_at_summary=$(cat "$work/autopkgtest/summary" 2>/dev/null || true)
+	_at_out=$(cat "$work/autopkgtest/dkms-autopkgtest-stdout" 2>/dev/null || true)
+	_at_err=$(cat "$work/autopkgtest/dkms-autopkgtest-stderr" 2>/dev/null || true)
+	# 8: no test that is not superficial ran (dkms-autopkgtest is).
+	expect_eq "$release 6: autopkgtest exits 8: only the superficial dkms-autopkgtest ran" \
+		8 "$_at_status"
+	expect_match "$release 6: autopkgtest: dkms-autopkgtest PASS" \
+		'^dkms-autopkgtest +PASS' "$_at_summary"
+	expect_match "$release 6: autopkgtest skips stacked-load on a chroot: it needs isolation-machine" \
+		'^stacked-load +SKIP .*"isolation-machine"' "$_at_summary"
+	for _at_kver in "$kver_a" "$kver_b"; do
+		expect_match "$release 6: dkms-autopkgtest built and installed lkm-stack for $_at_kver" \
+			"^I: PASS (lkm-stack/$(re "$version") )?$(re "$_at_kver")\$" "$_at_out"
+	done
+	expect_match "$release 6: dkms-autopkgtest cannot remove dkms: lkm-stack-dkms depends on it" \
+		'^ lkm-stack-dkms depends on dkms' "$_at_err"
+	remove_root "$root_dir"
+}
+
 clean_up() {
 	stop_agent "$key_home"
 	stop_agent "$other_home"
@@ -534,6 +582,7 @@ main() {
 		timed repo "$release 2: apt-get install by name" step2_install
 		timed repo "$release 3: $new_version through apt-get upgrade" step3_upgrade
 		timed repo "$release 4: tampered repositories" step4_tampered
+		timed repo "$release 6: autopkgtest" step6_autopkgtest
 	done
 	timed repo "clean-up" clean_up
 
