@@ -385,11 +385,12 @@ step7_install_in_running_guest() {
 		"$guest/modprobe.sh" "$guest/dep8.sh" "$guest/corrupt.sh" \
 		"$LKM_STACK_TOP/debian/tests/stacked-load" "$dist/$deb"
 	root_image "$root_b" "$image_b"
-	# dep8.sh is step 7c.  corrupt.sh runs last in this boot, for step 7b.  One vCPU: with two,
-	# 6.12.117+deb13 once died at boot, before anything of ours ran, with
-	# "Oops: int3" in a jump label being patched (2026-12-02, on a loaded
-	# host): multi-threaded TCG lets one vCPU run code another is
-	# rewriting.  Both lanes keep the host's two cores busy anyway.
+	# dep8.sh is step 7c.  corrupt.sh runs last in this boot, for step
+	# 7b.  One vCPU: with two, 6.12.117+deb13 once died at boot, before
+	# anything of ours ran, with "Oops: int3" in a jump label being
+	# patched (2026-12-02, on a loaded host): multi-threaded TCG lets one
+	# vCPU run code another is rewriting.  Both lanes keep the host's two
+	# cores busy anyway.
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$L 7: $old_kver" "$image_b" "$root_b" "$old_kver" \
 		install,modprobe,dep8,corrupt

@@ -108,6 +108,9 @@ prepare() {
 		"a secret key in $key_home" "none"
 	echo "repository: $repo, signed by $fpr"
 	cp -R "$repo" "$repo_v1"
+	# The source package step 6 gives autopkgtest, unpacked once.
+	mkdir -p "$work/src"
+	tar -xzf "$tree/dist/lkm-stack-$version.tar.gz" -C "$work/src"
 
 	scratch_tree "$tree_new"
 	if ! out=$("$tree_new/scripts/set-version" "$new_version" \
@@ -518,9 +521,8 @@ step5_rpm() {
 step6_autopkgtest() {
 	remove_root "$root_dir"
 	unpack_root "$root_tarball" "$root_dir"
-	rm -rf "$work/src" "$work/autopkgtest"
-	mkdir -p "$work/src" "$logs"
-	tar -xzf "$tree/dist/lkm-stack-$version.tar.gz" -C "$work/src"
+	rm -rf "$work/autopkgtest"
+	mkdir -p "$logs"
 	_at_status=0
 	# shellcheck disable=SC2016 # expanded by that sh
 	with_root_mounts "$root_dir" sh -c 'umount "$1/var/cache/apt/archives" &&
