@@ -292,8 +292,9 @@ lint_deb() {
 		"$LKM_STACK_TOP"/debian/*.lintian-overrides
 }
 
-# trixie_root: unpack the cached trixie root (built on first use) into
-# $trixie, saying how long that took; fails if it cannot be had.
+# trixie_root: copy the cached trixie root (built on first use) into
+# $trixie (link_root: make deb and lintian write outside /usr), saying
+# how long that took; fails if it cannot be had.
 trixie_root() {
 	_started=$(date +%s)
 	echo "Debian 13 root: $TRIXIE_PACKAGES" | paste -sd ' '
@@ -306,8 +307,8 @@ trixie_root() {
 		return 1
 	fi
 	_cached=$(date +%s)
-	unpack_root "$_tarball" "$trixie"
-	printf '(Debian 13 root: %ss to get %s, %ss to unpack)\n' \
+	link_root "$_tarball" "$trixie"
+	printf '(Debian 13 root: %ss to get %s, %ss to copy)\n' \
 		"$((_cached - _started))" "$(basename "$_tarball")" \
 		"$(($(date +%s) - _cached))"
 }
