@@ -301,10 +301,14 @@ link_root() {
 	fi
 	mkdir -p "$2"
 	chmod --reference="$_lr_tree" "$2"
+	# Hard links need one file system (a tmpfs /tmp is another): else a
+	# plain copy, still without the unpack.
+	_lr_link=-l
+	[ "$(stat -c %d "$_lr_tree")" = "$(stat -c %d "$2")" ] || _lr_link=
 	for _lr_top in "$_lr_tree"/* "$_lr_tree"/.[!.]*; do
 		[ -e "$_lr_top" ] || [ -L "$_lr_top" ] || continue
 		case ${_lr_top##*/} in
-		usr) cp -al "$_lr_top" "$2/" ;;
+		usr) cp -a $_lr_link "$_lr_top" "$2/" ;;
 		*) cp -a "$_lr_top" "$2/" ;;
 		esac || return 1
 	done
