@@ -23,14 +23,16 @@
 #            package, "dpkg --configure -a", modprobe client_lkm works,
 #            and the host judges the disk as item 2's roots
 #            (expect_recovered).  About 7 minutes under TCG.
+#        1b  (only when LKM_STACK_FAULTS names it: about 7 minutes more)
+#            as 1a, cut once DKMS has installed the first kernel's
+#            modules and runs depmod for it (depmod slow as in 2b, see
+#            slow_depmod); the next boot and the judges as in 1a
 #        1c  (only when LKM_STACK_FAULTS names it: about 6 minutes more)
 #            a kernel upgrade's configure ("apt-get -f install" of
 #            UPGRADE's image and headers, unpacked in the chroot), cut in
 #            DKMS's kernel hook's build for it; the next boot: dpkg
 #            --audit names the kernel's packages, "dpkg --configure -a",
 #            and the host judges the disk as in 1a
-#      not done: a cut during depmod and the modules' installation
-#      (item 2b kills the postinst there, 2e cuts files short)
 #   2  killed maintainer script: the postinst's whole process tree
 #      (postinst, dkms-install-all-kernels, dkms, make) gets SIGKILL
 #      during "apt-get install ./lkm-stack-dkms_*.deb", at one of three
@@ -100,7 +102,7 @@
 #            modules
 #
 # tests/README.md ("Faults during installation") has the map;
-# LKM_STACK_FAULTS (default "2 3 4 6"; "1" and "1c", the power cuts, on
+# LKM_STACK_FAULTS (default "2 3 4 6"; "1", "1b" and "1c", the power cuts, on
 # request: with 1a, the full suite took 64 minutes warm on 2026-12-03,
 # over its 60) picks the items,
 # LKM_STACK_FAULTS_RELEASES (default "bookworm trixie") item 6's roots,
@@ -357,6 +359,10 @@ killed_install() {
 #       -a", modprobe client_lkm, and the host mounts the image and
 #       judges it as item 2's roots (expect_recovered).  About 7 minutes
 #       under TCG: the recovery builds at least two kernels' modules.
+#   1b  (only when LKM_STACK_FAULTS names it) as 1a, with depmod slow
+#       (slow_depmod) and the cut once DKMS has installed the first
+#       kernel's (k1's) modules and runs depmod for it: the modules'
+#       files and the kernel's DKMS link are written, but not synced.
 #   1c  (only when LKM_STACK_FAULTS names it) the root with the package
 #       installed and k3's packages unpacked (in the chroot: unpacking a
 #       linux-image under TCG took over 5 minutes, its modules
@@ -372,16 +378,16 @@ power_cut_image() {
 	sed -i '/^force-unsafe-io$/d' "$root/etc/dpkg/dpkg.cfg.d/lkm-stack-test"
 	root_add_guest_scripts "$root" "$guest/init" "$guest/modprobe.sh" \
 		"$faults_guest/cut.sh" "$faults_guest/install-cut.sh" \
-		"$faults_guest/upgrade-cut.sh" "$faults_guest/recover.sh" \
+		"$faults_guest/depmod-cut.sh" "$faults_guest/upgrade-cut.sh" \
+		"$faults_guest/recover.sh" \
 		"$dist/$deb"
 	root_image "$root" "$pc_image"
 }
 
-# cut_boot PREFIX TESTS KERNEL-RE N: boot pc_image on k1 running the guest
+# cut_boot PREFIX TESTS WHEN REGEX: boot pc_image on k1 running the guest
 # scripts TESTS, and cut the power at the guest's @@POWER-CUT-POINT;
-# check that the cut came while DKMS compiled for the kernel KERNEL-RE
-# matches, the Nth of the command's builds, and that the guest never
-# reached its end.  The log is in guest_log.
+# check that the cut came WHEN (the guest's line matches REGEX), and that
+# the guest never reached its end.  The log is in guest_log.
 cut_boot() {
 	guest_log=$logs/$(basename "$pc_image" .img)-$(echo "$2" | tr , -).log
 	echo "booting $k1 under QEMU (guest runs: $2), to cut its power at the guest's @@POWER-CUT-POINT ..."
@@ -396,9 +402,7 @@ cut_boot() {
 	else
 		_cb_cut="no cut; the console ends: $(tail -n 20 "$guest_log")"
 	fi
-	expect_match "$1: the power was cut while DKMS compiled for $3, kernel $4 of the command's builds" \
-		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$3") \(kernel $4 of " \
-		"$_cb_cut"
+	expect_match "$1: the power was cut $3" "$4" "$_cb_cut"
 	expect_eq "$1: the cut guest never reached its end" "" \
 		"$(vm_guest_done "$guest_log")"
 }
@@ -432,19 +436,27 @@ item1_clean() {
 	remove_root "$root"
 }
 
-item1a_install() {
-	_pc="1a power cut in the second kernel's build"
-	root=$(fresh_root root-1a)
+# item1_install_cut NAME PREFIX TESTS WHEN REGEX: items 1a and 1b, the
+# root NAME with the third kernel installed, its image booted to
+# "apt-get install" the package and cut as cut_boot TESTS WHEN REGEX
+# says; then the recovery and its checks, under PREFIX.
+item1_install_cut() {
+	_pc=$2
+	root=$(fresh_root "$1")
 	skip_initramfs "$root"
-	if ! root_apt_local "$root" "$logs/root-1a-kernel.log" install \
+	if ! root_apt_local "$root" "$logs/$1-kernel.log" install \
 		"linux-image-$k3" "linux-headers-$k3"; then
 		fail "$_pc: (set-up) apt-get install linux-image-$k3 linux-headers-$k3" \
-			"exit status 0" "$(tail -n 30 "$logs/root-1a-kernel.log")"
+			"exit status 0" "$(tail -n 30 "$logs/$1-kernel.log")"
 		remove_root "$root"
 		return
 	fi
-	power_cut_image root-1a
-	cut_boot "$_pc" install-cut "$k3" 2
+	if [ "$3" = depmod-cut ]; then
+		slow_depmod "$root"
+		echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
+	fi
+	power_cut_image "$1"
+	cut_boot "$_pc" "$3" "$4" "$5"
 	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$_pc: the boot after the cut" "$pc_image" "$root" \
@@ -460,6 +472,20 @@ item1a_install() {
 	expect_modprobe_works "$_pc: $k1, after the recovery" "$k1"
 	expect_disk_recovered "$_pc"
 	item1_clean
+}
+
+item1a_install() {
+	item1_install_cut root-1a "1a power cut in the second kernel's build" \
+		install-cut "while DKMS compiled for $k3, kernel 2 of the command's builds" \
+		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$k3") \\(kernel 2 of "
+}
+
+# item1b_depmod: as 1a, cut once the first kernel's modules are installed
+# and DKMS runs depmod for it.
+item1b_depmod() {
+	item1_install_cut root-1b "1b power cut in the first kernel's depmod" \
+		depmod-cut "while DKMS ran depmod for $k1, its modules installed" \
+		"^@@POWER-CUT-POINT DKMS runs depmod for kernel $(re "$k1"), its modules installed "
 }
 
 item1c_kernel_upgrade() {
@@ -482,7 +508,9 @@ item1c_kernel_upgrade() {
 	fi
 	echo "unpacked in the chroot, to be configured in the guest: $(grep '^Unpacking ' "$logs/root-1c-unpack.log" | cut -d' ' -f2 | paste -sd ' ' -)"
 	power_cut_image root-1c
-	cut_boot "$_ku" upgrade-cut "$k3" 1
+	cut_boot "$_ku" upgrade-cut \
+		"while DKMS compiled for $k3, kernel 1 of the command's builds" \
+		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$k3") \\(kernel 1 of "
 	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$_ku: the boot after the cut" "$pc_image" "$root" \
@@ -1039,7 +1067,7 @@ prepare() {
 	fi
 	echo "root: $root_tarball"
 	case " $items " in
-	*" 1 "* | *" 1c "* | *" 4 "*)
+	*" 1 "* | *" 1b "* | *" 1c "* | *" 4 "*)
 		if ! out=$(download_third_kernel root-download); then
 			give_up "faults: download linux-image-$k3 linux-headers-$k3" \
 				"apt-get --download-only succeeds" "$out"
@@ -1067,6 +1095,10 @@ main() {
 		1)
 			fault "1a: power cut during the second kernel's DKMS build (QEMU)" \
 				item1a_install
+			;;
+		1b)
+			fault "1b: power cut during depmod, the first kernel's modules installed (QEMU)" \
+				item1b_depmod
 			;;
 		1c)
 			fault "1c: power cut during a kernel upgrade's DKMS build (QEMU)" \
@@ -1099,7 +1131,7 @@ main() {
 					item6b_broken_headers
 			done
 			;;
-		*) fail "faults: item $item" "one of 1 1c 2 3 4 6" "$item" ;;
+		*) fail "faults: item $item" "one of 1 1b 1c 2 3 4 6" "$item" ;;
 		esac
 	done
 

@@ -43,11 +43,41 @@ announce_build() {
 	done
 }
 
-# cut_during N STEP COMMAND: STEP runs COMMAND while announce_build N
-# watches; if COMMAND ends first, the step cut-missed shows DKMS's state
-# (the host then finds no cut).
+# depmod_runs: a depmod process runs (the root's is slow_depmod's
+# script, which runs under that name while it sleeps, then execs kmod).
+depmod_runs() {
+	grep -qsx depmod /proc/[0-9]*/comm
+}
+
+# announce_depmod: wait until DKMS has marked a kernel installed (its
+# kernel-KVER-ARCH link: the modules are copied into /lib/modules) and
+# runs depmod for it, then print the power cut's point, with what that
+# kernel's modules.dep says of client_lkm at that moment.
+announce_depmod() {
+	while sleep 0.2; do
+		for _ad_link in /var/lib/dkms/lkm-stack/kernel-*-"$(uname -m)"; do
+			[ -L "$_ad_link" ] || continue
+			depmod_runs || continue
+			_ad_kernel=${_ad_link#/var/lib/dkms/lkm-stack/kernel-}
+			_ad_kernel=${_ad_kernel%-*}
+			_ad_dep="does not list client_lkm yet"
+			! grep -qs '^updates/dkms/client_lkm' \
+				"/lib/modules/$_ad_kernel/modules.dep" ||
+				_ad_dep="lists client_lkm already"
+			printf '\n'
+			echo "@@POWER-CUT-POINT DKMS runs depmod for kernel $_ad_kernel, its modules installed ($_ad_link -> $(readlink "$_ad_link")); its modules.dep $_ad_dep"
+			return 0
+		done
+	done
+}
+
+# cut_during WATCHER STEP COMMAND: STEP runs COMMAND while WATCHER (one
+# of the announce_ functions above, with its arguments) watches; if
+# COMMAND ends first, the step cut-missed shows DKMS's state (the host
+# then finds no cut).
 cut_during() {
-	announce_build "$1" &
+	# shellcheck disable=SC2086 # the watcher's name and its arguments
+	$1 &
 	_cd_watcher=$!
 	step "$2" "$3"
 	kill "$_cd_watcher" 2>/dev/null

@@ -13,5 +13,5 @@ set -u
 # shellcheck disable=SC1091 # copied to /lkm-test/ by the faults stage
 . /lkm-test/cut.sh
 
-cut_during 2 install \
+cut_during 'announce_build 2' install \
 	'apt-get install -y -q --no-install-recommends /lkm-test/lkm-stack-dkms_*_all.deb'

@@ -14,4 +14,4 @@ set -u
 # shellcheck disable=SC1091 # copied to /lkm-test/ by the faults stage
 . /lkm-test/cut.sh
 
-cut_during 1 upgrade 'apt-get install -f -y -q --no-install-recommends'
+cut_during 'announce_build 1' upgrade 'apt-get install -f -y -q --no-install-recommends'
