@@ -104,7 +104,8 @@
 # tests/README.md ("Faults during installation") has the map;
 # LKM_STACK_FAULTS (default "2 3 4 6"; "1", "1b" and "1c", the power cuts, on
 # request: with 1a, the full suite took 64 minutes warm on 2026-12-03,
-# over its 60) picks the items,
+# over its 60; each of them in another release's root, as item 6's, with
+# @RELEASE: "1@trixie") picks the items,
 # LKM_STACK_FAULTS_RELEASES (default "bookworm trixie") item 6's roots,
 # and apt's output and the injection logs are kept in dist/faults-logs/.
 #
@@ -474,8 +475,24 @@ item1_install_cut() {
 	item1_clean
 }
 
+# power_cut ITEM: item 1's ITEM (1 for 1a, 1b, 1c) in the root of
+# DEBIAN_ROOT_SUITE: cut_on names that release (" trixie") in the checks'
+# names and the roots' and logs' ("" for Debian 12's).
+power_cut() {
+	case $1 in
+	1) fault "1a$cut_on: power cut during the second kernel's DKMS build (QEMU)" \
+		item1a_install ;;
+	1b) fault "1b$cut_on: power cut during depmod, the first kernel's modules installed (QEMU)" \
+		item1b_depmod ;;
+	1c) fault "1c$cut_on: power cut during a kernel upgrade's DKMS build (QEMU)" \
+		item1c_kernel_upgrade ;;
+	esac
+}
+cut_on=
+
 item1a_install() {
-	item1_install_cut root-1a "1a power cut in the second kernel's build" \
+	item1_install_cut "root-1a$(echo "$cut_on" | tr ' ' -)" \
+		"1a$cut_on power cut in the second kernel's build" \
 		install-cut "while DKMS compiled for $k3, kernel 2 of the command's builds" \
 		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$k3") \\(kernel 2 of "
 }
@@ -483,31 +500,33 @@ item1a_install() {
 # item1b_depmod: as 1a, cut once the first kernel's modules are installed
 # and DKMS runs depmod for it.
 item1b_depmod() {
-	item1_install_cut root-1b "1b power cut in the first kernel's depmod" \
+	item1_install_cut "root-1b$(echo "$cut_on" | tr ' ' -)" \
+		"1b$cut_on power cut in the first kernel's depmod" \
 		depmod-cut "while DKMS ran depmod for $k1, its modules installed" \
 		"^@@POWER-CUT-POINT DKMS runs depmod for kernel $(re "$k1"), its modules installed "
 }
 
 item1c_kernel_upgrade() {
-	_ku="1c power cut in a kernel upgrade's DKMS build"
-	root=$(fresh_root root-1c)
+	_ku="1c$cut_on power cut in a kernel upgrade's DKMS build"
+	_ku_name=root-1c$(echo "$cut_on" | tr ' ' -)
+	root=$(fresh_root "$_ku_name")
 	skip_initramfs "$root"
-	if ! root_apt_local "$root" "$logs/root-1c-install.log" install "/tmp/$deb"; then
+	if ! root_apt_local "$root" "$logs/$_ku_name-install.log" install "/tmp/$deb"; then
 		fail "$_ku: (set-up) apt-get install ./$deb in the root" \
-			"exit status 0" "$(tail -n 30 "$logs/root-1c-install.log")"
+			"exit status 0" "$(tail -n 30 "$logs/$_ku_name-install.log")"
 		remove_root "$root"
 		return
 	fi
 	# shellcheck disable=SC2046 # one path a line, no spaces
 	if ! in_root "$root" dpkg --unpack $(kernel_debs "$root") \
-		>"$logs/root-1c-unpack.log" 2>&1; then
+		>"$logs/$_ku_name-unpack.log" 2>&1; then
 		fail "$_ku: (set-up) dpkg --unpack of linux-image-$k3 and linux-headers-$k3 in the root" \
-			"exit status 0" "$(tail -n 30 "$logs/root-1c-unpack.log")"
+			"exit status 0" "$(tail -n 30 "$logs/$_ku_name-unpack.log")"
 		remove_root "$root"
 		return
 	fi
-	echo "unpacked in the chroot, to be configured in the guest: $(grep '^Unpacking ' "$logs/root-1c-unpack.log" | cut -d' ' -f2 | paste -sd ' ' -)"
-	power_cut_image root-1c
+	echo "unpacked in the chroot, to be configured in the guest: $(grep '^Unpacking ' "$logs/$_ku_name-unpack.log" | cut -d' ' -f2 | paste -sd ' ' -)"
+	power_cut_image "$_ku_name"
 	cut_boot "$_ku" upgrade-cut \
 		"while DKMS compiled for $k3, kernel 1 of the command's builds" \
 		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$k3") \\(kernel 1 of "
@@ -863,14 +882,15 @@ download_third_kernel() {
 # of each release (DEBIAN_ROOT_SUITE $release, the lifecycle stage's
 # cached root of it, kernels k1 and k2, and k3 to install).
 
-# prepare_item6: $release's kernels, its cached root, and the third
-# kernel's packages in the download cache; item6_ready empty (and a
-# failed check) if any of it cannot be had.
-prepare_item6() {
-	item6_ready=
+# prepare_release ITEM: $release's kernels, its cached root, and the
+# third kernel's packages in the download cache, for ITEM (6, or a power
+# cut in that release's root); release_ready empty (and a failed check)
+# if any of it cannot be had.
+prepare_release() {
+	release_ready=
 	DEBIAN_ROOT_SUITE=$release
 	if ! kernels=$(lifecycle_kernels_of "$release" 2>"$work/kernels.err"); then
-		fail "6 $release: kernels for the root" \
+		fail "$1 $release: kernels for the root" \
 			"the three lifecycle_kernels_of $release known to apt" \
 			"$(cat "$work/kernels.err")"
 		return 0
@@ -880,19 +900,19 @@ prepare_item6() {
 	# The oldest (k1) sorts first for DKMS too: its VER() compares these
 	# releases as sort -V does.
 	k1=$1 k3=$2 k2=$3
-	echo "kernels: $k1 and $k2 in the $release root; $k3 installed in 6a"
+	echo "kernels: $k1 and $k2 in the $release root; $k3 the third"
 	if ! root_tarball=$(test_root_tarball "$k1" "$k2"); then
-		fail "6 $release: Debian root" \
+		fail "$1 $release: Debian root" \
 			"the lifecycle's $release root with dkms and two kernels" \
 			"debootstrap or apt-get failed (see above)"
 		return 0
 	fi
-	if ! _p6_out=$(download_third_kernel "root-6-download-$release"); then
-		fail "6 $release: download linux-image-$k3 linux-headers-$k3" \
-			"apt-get --download-only succeeds" "$_p6_out"
+	if ! _pr_out=$(download_third_kernel "root-$1-download-$release"); then
+		fail "$1 $release: download linux-image-$k3 linux-headers-$k3" \
+			"apt-get --download-only succeeds" "$_pr_out"
 		return 0
 	fi
-	item6_ready=1
+	release_ready=1
 }
 
 # narrow_range ROOT: the unpacked package's dkms.conf in ROOT (the source
@@ -1092,17 +1112,21 @@ main() {
 	ftimed "prepare (package, cached root)" prepare
 	for item in $items; do
 		case $item in
-		1)
-			fault "1a: power cut during the second kernel's DKMS build (QEMU)" \
-				item1a_install
-			;;
-		1b)
-			fault "1b: power cut during depmod, the first kernel's modules installed (QEMU)" \
-				item1b_depmod
-			;;
-		1c)
-			fault "1c: power cut during a kernel upgrade's DKMS build (QEMU)" \
-				item1c_kernel_upgrade
+		1 | 1b | 1c) power_cut "$item" ;;
+		1@* | 1b@* | 1c@*)
+			# Another release's root: its kernels for this item, then
+			# Debian 12's back for the items after it.
+			saved="$k1 $k3 $k2 $root_tarball"
+			release=${item#*@}
+			ftimed "${item%@*} $release: prepare (kernels, cached root)" \
+				prepare_release "${item%@*}"
+			cut_on=" $release"
+			[ -z "$release_ready" ] || power_cut "${item%@*}"
+			cut_on=
+			read -r k1 k3 k2 root_tarball <<-EOF
+				$saved
+			EOF
+			DEBIAN_ROOT_SUITE=bookworm
 			;;
 		2)
 			fault "2a: postinst killed right after dkms add" item2a_after_add
@@ -1123,15 +1147,15 @@ main() {
 		6)
 			for release in ${LKM_STACK_FAULTS_RELEASES:-bookworm trixie}; do
 				ftimed "6 $release: prepare (kernels, cached root)" \
-					prepare_item6
-				[ -n "$item6_ready" ] || continue
+					prepare_release 6
+				[ -n "$release_ready" ] || continue
 				fault "6a $release: the package and a new kernel, both outside the range it declares" \
 					item6a_outside_range
 				fault "6b $release: a supported kernel whose headers are broken" \
 					item6b_broken_headers
 			done
 			;;
-		*) fail "faults: item $item" "one of 1 1b 1c 2 3 4 6" "$item" ;;
+		*) fail "faults: item $item" "one of 1 1b 1c (each alone or @RELEASE) 2 3 4 6" "$item" ;;
 		esac
 	done
 
