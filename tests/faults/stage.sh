@@ -247,6 +247,11 @@ expect_recovered() {
 		"$(damaged_modules "$_er_root" "$@")"
 	expect_no_match "$_er: dkms status: nothing stuck at added or built" \
 		': (added|built)' "$(dkms_status_of "$_er_root")"
+	# What DKMS keeps to put back when ours is removed (see
+	# remove_installed in scripts/dkms-install-all-kernels).
+	expect_empty "$_er: DKMS archived no copy of ours as an original module (it would come back on purge)" \
+		"$(find "$_er_root/var/lib/dkms/lkm-stack/original_module" \
+			-type f 2>/dev/null)"
 	for _er_kver in "$@"; do
 		expect_eq "$_er: $_er_kver: /var/lib/lkm-stack/$_er_kver/VERSION is $version (the API published)" \
 			"$version" "$(cat "$_er_root/var/lib/lkm-stack/$_er_kver/VERSION" 2>&1)"
