@@ -343,10 +343,7 @@ run_killed() {
 # postinst; the root stays in $root.
 killed_install() {
 	root=$(fresh_root "$2")
-	if [ -n "${SLOW_DEPMOD:-}" ]; then
-		slow_depmod "$root"
-		echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
-	fi
+	[ -z "${SLOW_DEPMOD:-}" ] || slow_depmod "$root"
 	_ki_log=$logs/$2-install.log
 	run_killed "$1" lkm-stack-dkms.postinst "$3" "$_ki_log" \
 		install "/tmp/$deb"
@@ -395,10 +392,14 @@ power_cut_image() {
 	root_image "$root" "$pc_image"
 }
 
-# cut_boot PREFIX TESTS WHEN REGEX: boot pc_image on k1 running the guest
-# scripts TESTS, and cut the power at the guest's @@POWER-CUT-POINT;
-# check that the cut came WHEN (the guest's line matches REGEX), and that
-# the guest never reached its end.  The log is in guest_log.
+# cut_boot PREFIX TESTS POINT KVER [N]: boot pc_image on k1 running the
+# guest scripts TESTS, and cut the power at the guest's @@POWER-CUT-POINT;
+# check that the cut came at POINT for KVER, as the guest's watcher
+# (tests/faults/guest/cut.sh) words it: "build", while DKMS compiled for
+# KVER, the Nth of the command's builds (announce_build N); "depmod",
+# while DKMS ran depmod for KVER, its modules installed
+# (announce_depmod); and that the guest never reached its end.  The log
+# is in guest_log.
 cut_boot() {
 	guest_log=$logs/$(basename "$pc_image" .img)-$(echo "$2" | tr , -).log
 	echo "booting $k1 under QEMU (guest runs: $2), to cut its power at the guest's @@POWER-CUT-POINT ..."
@@ -413,7 +414,16 @@ cut_boot() {
 	else
 		_cb_cut="no cut; the console ends: $(tail -n 20 "$guest_log")"
 	fi
-	expect_match "$1: the power was cut $3" "$4" "$_cb_cut"
+	case $3 in
+	build)
+		expect_match "$1: the power was cut while DKMS compiled for $4, kernel $5 of the command's builds" \
+			"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$4") \\(kernel $5 of " \
+			"$_cb_cut" ;;
+	depmod)
+		expect_match "$1: the power was cut while DKMS ran depmod for $4, its modules installed" \
+			"^@@POWER-CUT-POINT DKMS runs depmod for kernel $(re "$4"), its modules installed " \
+			"$_cb_cut" ;;
+	esac
 	expect_eq "$1: the cut guest never reached its end" "" \
 		"$(vm_guest_done "$guest_log")"
 }
@@ -447,9 +457,10 @@ item1_clean() {
 	remove_root "$root"
 }
 
-# item1_install_cut NAME PREFIX TESTS WHEN REGEX: items 1a and 1b, the
-# root NAME with the third kernel installed, its image booted to
-# "apt-get install" the package and cut as cut_boot TESTS WHEN REGEX
+# item1_install_cut NAME PREFIX TESTS POINT KVER [N]: items 1a and 1b,
+# the root NAME with the third kernel installed (and depmod slow where
+# SLOW_DEPMOD is set, as in killed_install), its image booted to
+# "apt-get install" the package and cut as cut_boot TESTS POINT KVER N
 # says; then the recovery and its checks, under PREFIX.
 item1_install_cut() {
 	_pc=$2
@@ -462,12 +473,9 @@ item1_install_cut() {
 		remove_root "$root"
 		return
 	fi
-	if [ "$3" = depmod-cut ]; then
-		slow_depmod "$root"
-		echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
-	fi
+	[ -z "${SLOW_DEPMOD:-}" ] || slow_depmod "$root"
 	power_cut_image "$1"
-	cut_boot "$_pc" "$3" "$4" "$5"
+	cut_boot "$_pc" "$3" "$4" "$5" "${6:-}"
 	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$_pc: the boot after the cut" "$pc_image" "$root" \
@@ -487,7 +495,7 @@ item1_install_cut() {
 
 # power_cut ITEM: item 1's ITEM (1 for 1a, 1b, 1c) in the root of
 # DEBIAN_ROOT_SUITE: cut_on names that release (" trixie") in the checks'
-# names and the roots' and logs' ("" for Debian 12's).
+# names, and cut_root_name in the roots' and logs' ("" for Debian 12's).
 power_cut() {
 	case $1 in
 	1) fault "1a$cut_on: power cut during the second kernel's DKMS build (QEMU)" \
@@ -500,25 +508,31 @@ power_cut() {
 }
 cut_on=
 
+# cut_root_name ITEM: the name of item ITEM's root: root-1a, or
+# root-1a-trixie in another release's.
+cut_root_name() {
+	echo "root-$1${cut_on:+-${cut_on# }}"
+}
+
 item1a_install() {
-	item1_install_cut "root-1a$(echo "$cut_on" | tr ' ' -)" \
+	item1_install_cut "$(cut_root_name 1a)" \
 		"1a$cut_on power cut in the second kernel's build" \
-		install-cut "while DKMS compiled for $k3, kernel 2 of the command's builds" \
-		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$k3") \\(kernel 2 of "
+		install-cut build "$k3" 2
 }
 
 # item1b_depmod: as 1a, cut once the first kernel's modules are installed
 # and DKMS runs depmod for it.
 item1b_depmod() {
-	item1_install_cut "root-1b$(echo "$cut_on" | tr ' ' -)" \
+	SLOW_DEPMOD=1
+	item1_install_cut "$(cut_root_name 1b)" \
 		"1b$cut_on power cut in the first kernel's depmod" \
-		depmod-cut "while DKMS ran depmod for $k1, its modules installed" \
-		"^@@POWER-CUT-POINT DKMS runs depmod for kernel $(re "$k1"), its modules installed "
+		depmod-cut depmod "$k1"
+	SLOW_DEPMOD=
 }
 
 item1c_kernel_upgrade() {
 	_ku="1c$cut_on power cut in a kernel upgrade's DKMS build"
-	_ku_name=root-1c$(echo "$cut_on" | tr ' ' -)
+	_ku_name=$(cut_root_name 1c)
 	root=$(fresh_root "$_ku_name")
 	skip_initramfs "$root"
 	if ! root_apt_local "$root" "$logs/$_ku_name-install.log" install "/tmp/$deb"; then
@@ -537,9 +551,7 @@ item1c_kernel_upgrade() {
 	fi
 	echo "unpacked in the chroot, to be configured in the guest: $(grep '^Unpacking ' "$logs/$_ku_name-unpack.log" | cut -d' ' -f2 | paste -sd ' ' -)"
 	power_cut_image "$_ku_name"
-	cut_boot "$_ku" upgrade-cut \
-		"while DKMS compiled for $k3, kernel 1 of the command's builds" \
-		"^@@POWER-CUT-POINT DKMS is compiling for kernel $(re "$k3") \\(kernel 1 of "
+	cut_boot "$_ku" upgrade-cut build "$k3" 1
 	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$_ku: the boot after the cut" "$pc_image" "$root" \
@@ -572,6 +584,7 @@ slow_depmod() {
 	printf '#!/bin/sh\n# tests/faults/stage.sh: a depmod as slow as a real one\nsleep 2\nexec /usr/lib/lkm-stack-faults/depmod "$@"\n' \
 		>"$1/usr/sbin/depmod"
 	chmod 755 "$1/usr/sbin/depmod"
+	echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
 }
 
 item2b_after_first_kernel() {
@@ -595,13 +608,12 @@ cut_half() {
 # item2e_power_loss: as 2b, on the last kernel, and then what a power loss
 # at that moment leaves (before the page cache reached the disk): the
 # first kernel's installed core_lkm empty, and the last kernel's
-# client_lkm, as DKMS built it and as installed, cut to half.  A real
-# power cut under QEMU is item 1, not done yet.
+# client_lkm, as DKMS built it and as installed, cut to half.  Real
+# power cuts under QEMU are item 1.
 item2e_power_loss() {
 	_pl="2e killed after the last kernel's install, files cut short"
 	root=$(fresh_root root-2e)
 	slow_depmod "$root"
-	echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
 	run_killed "$_pl" lkm-stack-dkms.postinst "trigger_kernel_installed $k2" \
 		"$logs/root-2e-install.log" install "/tmp/$deb"
 	_pl_core=$root/lib/modules/$k1/updates/dkms/$(basename \
@@ -644,7 +656,6 @@ item2d_killed_purge() {
 	# dkms remove runs depmod after taking a kernel's modules away: as
 	# slow as a real system's, for the kill to land in it (2b's reason).
 	slow_depmod "$root"
-	echo "(depmod in this root sleeps 2 s first, as long as a real system's takes: see slow_depmod)"
 	run_killed "$_kp" lkm-stack-dkms.prerm trigger_one_kernel_removed \
 		"$logs/root-2d-purge.log" purge lkm-stack-dkms
 	echo "recovery: dpkg --purge lkm-stack-dkms"
