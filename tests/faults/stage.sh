@@ -3,9 +3,10 @@
 #
 # Faults during installation (issue 16, items 1, 2, 3, 4 and 6), in a
 # chroot into fresh copies of the lifecycle stage's cached Debian 12 root
-# (and for item 6 its Debian 13 one too; item 1 boots its disk image)
-# (test_root_tarball: dkms 3.0.10 and two kernels with headers, OLD and
-# NEW of lifecycle_kernels; no root of its own, so no cold cost).  Each
+# and of its Debian 13 one (item 1 boots a disk image of one)
+# (test_root_tarball: dkms 3.0.10 or 3.2.2 and two kernels with headers,
+# OLD and NEW of lifecycle_kernels; no root of its own, so no cold
+# cost).  Each
 # fault prints what was injected, at which point (the observation that
 # triggered it), the recovery command, and the checks after it; the
 # stage ends with "faults survived: N of M" (a fault survives when all
@@ -18,17 +19,18 @@
 #      DKMS compile for the kernel it waits for (the make.log names it
 #      and cc1 runs), and the same image booted again:
 #        1a  (in the default in the Debian 13 root only, 1@trixie: about
-#            5 minutes; Debian 12's on request, about 8)
+#            5 minutes; Debian 12's on request, about 8, as are its 1b
+#            and 1c)
 #            "apt-get install ./lkm-stack-dkms_*.deb", cut during the
 #            second kernel's build; the next boot: dpkg --audit names the
 #            package, "dpkg --configure -a", modprobe client_lkm works,
 #            and the host judges the disk as item 2's roots
 #            (expect_recovered).  About 7 minutes under TCG.
-#        1b  (only when LKM_STACK_FAULTS names it: about 7 minutes more)
+#        1b  (1b@trixie in the default: about 4 minutes; Debian 12's 7)
 #            as 1a, cut once DKMS has installed the first kernel's
 #            modules and runs depmod for it (depmod slow as in 2b, see
 #            slow_depmod); the next boot and the judges as in 1a
-#        1c  (only when LKM_STACK_FAULTS names it: about 6 minutes more)
+#        1c  (1c@trixie in the default: about 2.5 minutes; Debian 12's 6)
 #            a kernel upgrade's configure ("apt-get -f install" of
 #            UPGRADE's image and headers, unpacked in the chroot), cut in
 #            DKMS's kernel hook's build for it; the next boot: dpkg
@@ -60,16 +62,17 @@
 #            --configure -a", which must say what it redoes and why
 #      after every recovery each installed module is whole (signed to
 #      its end) and the very copy DKMS built
-#   3  full disk: /var/lib/dkms on a tmpfs of FULL_DISK_SIZE (measured:
-#      a build here peaks at about 1.1 MB in the build directory, and
-#      each installed kernel keeps about 300 KB, most of it the copy of
-#      the kernel's .config, so 1500k holds the first kernel's build and
-#      not the second's), mounted inside the chroot command for the
-#      apt-get install; the one-line message naming the kernel and the
-#      fix, nothing partial or unregistered in /lib/modules, dpkg
-#      --audit clean; then the space is freed (the tmpfs unmounted and
-#      its files copied back onto the root's disk) and the command the
-#      message names is run: both modules installed for every kernel
+#   3  full disk: /var/lib/dkms on a tmpfs of FULL_DISK_SIZE, mounted
+#      inside the chroot command for the apt-get install, and a filler
+#      file taking all of it but FULL_DISK_LEFT once DKMS has marked the
+#      first kernel installed (measured: a build peaks at about 1.1 MB in
+#      Debian 12's build directory, 1.75 MB in Debian 13's, so the second
+#      kernel's runs out of space part-way); the one-line message naming
+#      the kernel and the fix, nothing partial or unregistered in
+#      /lib/modules, dpkg --audit clean; then the space is freed (the
+#      filler deleted, the tmpfs unmounted and its files copied back onto
+#      the root's disk) and the command the message names is run: both
+#      modules installed for every kernel
 #   4  one transaction, two hooks: the package with a third kernel (the
 #      newest 6.1 amd64, lifecycle_kernels' UPGRADE) and its headers:
 #        4a  apt's own order: one "apt-get install ./deb linux-image-K
@@ -103,14 +106,16 @@
 #            modules
 #
 # tests/README.md ("Faults during installation") has the map;
-# LKM_STACK_FAULTS (default "2 3 4 6 1@trixie") picks the items: "1",
-# "1b" and "1c", the power cuts, each also in another release's root (as
-# item 6's) with @RELEASE, "1@trixie".  One power cut is in the default,
-# 1a in the Debian 13 root, the one that found dkms 3.2 archiving damaged
-# modules (remove_installed in scripts/dkms-install-all-kernels): about 5
-# minutes, which this stage's lane had to spare on 2026-12-04 (1648 s
-# beside the other lane's 2200).  Debian 12's 1a, 1b and 1c on request:
-# with 1a as well, the full suite took 64 minutes warm on 2026-12-03.
+# LKM_STACK_FAULTS (default: FAULTS_DEFAULT) picks the items: "1", "1b"
+# and "1c", the power cuts, "2", "3" and "4" in Debian 12's root, each
+# also in another release's with @RELEASE, "1@trixie"; "6" in each of
+# LKM_STACK_FAULTS_RELEASES.  The default has items 2, 3 and 4 in both
+# releases (chroots, about 3 minutes each) and the three power cuts in
+# the Debian 13 root only, about 11 minutes: 1a there is the one that
+# found dkms 3.2 archiving damaged modules (remove_installed in
+# scripts/dkms-install-all-kernels).  Debian 12's 1a, 1b and 1c, about 21
+# minutes more, on request: with its 1a as well the full suite took 64
+# minutes warm on 2026-12-03, over its 60-minute budget.
 # LKM_STACK_FAULTS_RELEASES (default "bookworm trixie") item 6's roots,
 # and apt's output and the injection logs are kept in dist/faults-logs/.
 #
@@ -132,8 +137,13 @@ logs=$LKM_STACK_TOP/dist/faults-logs
 # ($guest).
 faults_guest=$LKM_STACK_TOP/tests/faults/guest
 arch=$(uname -m)
-# The tmpfs /var/lib/dkms gets in item 3 (see the top).
-FULL_DISK_SIZE=1500k
+# The items the stage runs unless LKM_STACK_FAULTS names others (see the
+# top).
+FAULTS_DEFAULT="2 3 4 6 2@trixie 3@trixie 4@trixie 1@trixie 1b@trixie 1c@trixie"
+# The tmpfs /var/lib/dkms gets in item 3, and what its filler leaves
+# free (see the top).
+FULL_DISK_SIZE=4m
+FULL_DISK_LEFT=256k
 
 # ftimed TITLE FUNCTION: a heading, FUNCTION, and how long it took.
 ftimed() {
@@ -494,29 +504,28 @@ item1_install_cut() {
 }
 
 # power_cut ITEM: item 1's ITEM (1 for 1a, 1b, 1c) in the root of
-# DEBIAN_ROOT_SUITE: cut_on names that release (" trixie") in the checks'
-# names, and cut_root_name in the roots' and logs' ("" for Debian 12's).
+# DEBIAN_ROOT_SUITE (see run_item).
 power_cut() {
 	case $1 in
-	1) fault "1a$cut_on: power cut during the second kernel's DKMS build (QEMU)" \
+	1) fault "1a$on_release: power cut during the second kernel's DKMS build (QEMU)" \
 		item1a_install ;;
-	1b) fault "1b$cut_on: power cut during depmod, the first kernel's modules installed (QEMU)" \
+	1b) fault "1b$on_release: power cut during depmod, the first kernel's modules installed (QEMU)" \
 		item1b_depmod ;;
-	1c) fault "1c$cut_on: power cut during a kernel upgrade's DKMS build (QEMU)" \
+	1c) fault "1c$on_release: power cut during a kernel upgrade's DKMS build (QEMU)" \
 		item1c_kernel_upgrade ;;
 	esac
 }
-cut_on=
+on_release=
 
-# cut_root_name ITEM: the name of item ITEM's root: root-1a, or
-# root-1a-trixie in another release's.
-cut_root_name() {
-	echo "root-$1${cut_on:+-${cut_on# }}"
+# root_name ITEM: the name of item ITEM's root: root-1a, or
+# root-1a-trixie in another release's (on_release, see run_item).
+root_name() {
+	echo "root-$1${on_release:+-${on_release# }}"
 }
 
 item1a_install() {
-	item1_install_cut "$(cut_root_name 1a)" \
-		"1a$cut_on power cut in the second kernel's build" \
+	item1_install_cut "$(root_name 1a)" \
+		"1a$on_release power cut in the second kernel's build" \
 		install-cut build "$k3" 2
 }
 
@@ -524,15 +533,15 @@ item1a_install() {
 # and DKMS runs depmod for it.
 item1b_depmod() {
 	SLOW_DEPMOD=1
-	item1_install_cut "$(cut_root_name 1b)" \
-		"1b$cut_on power cut in the first kernel's depmod" \
+	item1_install_cut "$(root_name 1b)" \
+		"1b$on_release power cut in the first kernel's depmod" \
 		depmod-cut depmod "$k1"
 	SLOW_DEPMOD=
 }
 
 item1c_kernel_upgrade() {
-	_ku="1c$cut_on power cut in a kernel upgrade's DKMS build"
-	_ku_name=$(cut_root_name 1c)
+	_ku="1c$on_release power cut in a kernel upgrade's DKMS build"
+	_ku_name=$(root_name 1c)
 	root=$(fresh_root "$_ku_name")
 	skip_initramfs "$root"
 	if ! root_apt_local "$root" "$logs/$_ku_name-install.log" install "/tmp/$deb"; then
@@ -568,7 +577,8 @@ item1c_kernel_upgrade() {
 }
 
 item2a_after_add() {
-	killed_install "2a killed after dkms add" root-2a trigger_after_add
+	killed_install "2a$on_release killed after dkms add" "$(root_name 2a)" \
+		trigger_after_add
 	remove_root "$root"
 }
 
@@ -589,14 +599,15 @@ slow_depmod() {
 
 item2b_after_first_kernel() {
 	SLOW_DEPMOD=1
-	killed_install "2b killed after $k1's install" root-2b \
+	killed_install "2b$on_release killed after $k1's install" "$(root_name 2b)" \
 		"trigger_kernel_installed $k1"
 	SLOW_DEPMOD=
 	remove_root "$root"
 }
 
 item2c_second_build() {
-	killed_install "2c killed in $k2's build" root-2c trigger_second_build
+	killed_install "2c$on_release killed in $k2's build" "$(root_name 2c)" \
+		trigger_second_build
 	# The root stays for 2d's purge.
 }
 
@@ -611,11 +622,12 @@ cut_half() {
 # client_lkm, as DKMS built it and as installed, cut to half.  Real
 # power cuts under QEMU are item 1.
 item2e_power_loss() {
-	_pl="2e killed after the last kernel's install, files cut short"
-	root=$(fresh_root root-2e)
+	_pl="2e$on_release killed after the last kernel's install, files cut short"
+	_pl_name=$(root_name 2e)
+	root=$(fresh_root "$_pl_name")
 	slow_depmod "$root"
 	run_killed "$_pl" lkm-stack-dkms.postinst "trigger_kernel_installed $k2" \
-		"$logs/root-2e-install.log" install "/tmp/$deb"
+		"$logs/$_pl_name-install.log" install "/tmp/$deb"
 	_pl_core=$root/lib/modules/$k1/updates/dkms/$(basename \
 		"$(lkm_modules "$root" "$k1" | grep /core_lkm)")
 	_pl_built=$(echo "$root/var/lib/dkms/lkm-stack/$version/$k2"/*/module/client_lkm.ko*)
@@ -632,7 +644,7 @@ item2e_power_loss() {
 			"$(lkm_modules "$root"; ls "$root/var/lib/dkms/lkm-stack/$version/$k2"/*/module/ 2>&1)"
 	fi
 	echo "recovery: dpkg --configure -a"
-	_pl_log=$logs/root-2e-recovery.log
+	_pl_log=$logs/$_pl_name-recovery.log
 	in_root_logged "$_pl: recovery: dpkg --configure -a succeeds" "$root" \
 		"$_pl_log" dpkg --configure -a
 	expect_in_list "$_pl: the recovery installs $k1's modules again, saying why" \
@@ -647,7 +659,8 @@ item2e_power_loss() {
 }
 
 item2d_killed_purge() {
-	_kp="2d killed prerm"
+	_kp="2d$on_release killed prerm"
+	_kp_name=$(root_name 2d)
 	if [ "$(package_status "$root" lkm-stack-dkms)" != "install ok installed" ]; then
 		fail "$_kp: starts from an installed package" \
 			"install ok installed (2c's root)" "$(package_status "$root" lkm-stack-dkms)"
@@ -657,10 +670,10 @@ item2d_killed_purge() {
 	# slow as a real system's, for the kill to land in it (2b's reason).
 	slow_depmod "$root"
 	run_killed "$_kp" lkm-stack-dkms.prerm trigger_one_kernel_removed \
-		"$logs/root-2d-purge.log" purge lkm-stack-dkms
+		"$logs/$_kp_name-purge.log" purge lkm-stack-dkms
 	echo "recovery: dpkg --purge lkm-stack-dkms"
 	in_root_logged "$_kp: recovery: dpkg --purge lkm-stack-dkms succeeds" \
-		"$root" "$logs/root-2d-recovery.log" dpkg --purge lkm-stack-dkms
+		"$root" "$logs/$_kp_name-recovery.log" dpkg --purge lkm-stack-dkms
 	expect_nothing_left "$_kp" "$root"
 	expect_eq "$_kp: no /var/lib/lkm-stack" "" \
 		"$(existing "$root/var/lib/lkm-stack")"
@@ -671,31 +684,52 @@ item2d_killed_purge() {
 }
 
 # The part of item 3 that runs in the chroot, while the small tmpfs is
-# mounted on /var/lib/dkms: the install, and what the judges need from
-# the full file system (DKMS's status, df, a copy of its files in
-# /var/lib/dkms.full to put back once space is freed); then the tmpfs
-# is unmounted.  $1 is the size, $2 the .deb.
+# mounted on /var/lib/dkms: the install, with a filler file taking all
+# but the last $3 of the tmpfs as soon as DKMS has marked the first
+# kernel ($4, arch $5) installed, so the next build runs out of space
+# part-way (what DKMS keeps of a kernel it installed differs too much
+# between releases for a size alone to pick the build that fails:
+# about 300 KB in dkms 3.0, 24 KB in dkms 3.2); then what the judges
+# need from the full file system (DKMS's status, df, a copy of its files
+# but the filler in /var/lib/dkms.full to put back once space is freed)
+# and the tmpfs is unmounted.  $1 is its size, $2 the .deb.
 # shellcheck disable=SC2016 # expanded by the chroot's sh
 FULL_DISK_INSTALL='
 	set -u
 	mount -t tmpfs -o "size=$1,mode=0755" lkm-stack-fault /var/lib/dkms
+	(
+		until [ -L "/var/lib/dkms/lkm-stack/kernel-$4-$5" ]; do
+			sleep 0.02
+		done
+		avail=$(df -k --output=avail /var/lib/dkms | tail -n 1)
+		fallocate -l "$((avail - ${3%k}))k" /var/lib/dkms/lkm-stack-fault-filler
+		echo "DKMS marked $4 installed: a filler of $((avail - ${3%k})) KB written to /var/lib/dkms, leaving $(df -k --output=avail /var/lib/dkms | tail -n 1 | tr -d " ") KB free" >/tmp/full-filler.txt
+	) &
+	filler=$!
 	status=0
 	apt-get -y -q -o Dpkg::Use-Pty=0 -o Debug::NoLocking=true \
 		--no-install-recommends install "$2" >/tmp/full-apt.log 2>&1 ||
 		status=$?
 	echo "$status" >/tmp/full-apt.status
+	kill "$filler" 2>/dev/null || true
 	df -k /var/lib/dkms >/tmp/full-df.txt
 	dkms status -m lkm-stack >/tmp/full-dkms-status.txt 2>/dev/null
+	rm -f /var/lib/dkms/lkm-stack-fault-filler
 	cp -a /var/lib/dkms /var/lib/dkms.full
 	umount /var/lib/dkms'
 
 item3_full_disk() {
-	_fd="3 full disk"
-	root=$(fresh_root root-3)
-	echo "injected: /var/lib/dkms on a $FULL_DISK_SIZE tmpfs during apt-get install /tmp/$deb"
+	_fd="3$on_release full disk"
+	_fd_name=$(root_name 3)
+	root=$(fresh_root "$_fd_name")
+	echo "injected: /var/lib/dkms on a $FULL_DISK_SIZE tmpfs during apt-get install /tmp/$deb, filled to its last $FULL_DISK_LEFT once DKMS marks $k1 installed"
 	in_root "$root" sh -c "$FULL_DISK_INSTALL" sh "$FULL_DISK_SIZE" \
-		"/tmp/$deb" || true
-	cp "$root/tmp/full-apt.log" "$logs/root-3-install.log" 2>/dev/null || true
+		"/tmp/$deb" "$FULL_DISK_LEFT" "$k1" "$arch" || true
+	_fd_when=$(cat "$root/tmp/full-filler.txt" 2>&1)
+	echo "when: $_fd_when"
+	expect_match "$_fd: (set-up) the tmpfs was filled once DKMS had marked $k1 installed" \
+		"^DKMS marked $(re "$k1") installed: a filler of [0-9]+ KB written" "$_fd_when"
+	cp "$root/tmp/full-apt.log" "$logs/$_fd_name-install.log" 2>/dev/null || true
 	_fd_out=$(cat "$root/tmp/full-apt.log" 2>&1)
 	_fd_status=$(cat "$root/tmp/full-dkms-status.txt" 2>&1)
 	echo "at which point: $(grep -s -m 1 'No space left on device' \
@@ -745,24 +779,32 @@ item3_full_disk() {
 		rm -rf /var/lib/dkms.full'
 	# shellcheck disable=SC2086 # the command, split into its words
 	in_root_logged "$_fd: recovery: $_fd_cmd succeeds" "$root" \
-		"$logs/root-3-recovery.log" $_fd_cmd
+		"$logs/$_fd_name-recovery.log" $_fd_cmd
 	echo "recovery found: $(dkms_status_of "$root" | paste -sd ';' -)"
 	expect_recovered "$_fd" "$root" "$k1" "$k2"
 	remove_root "$root"
 }
 
-# builds_by_kernel LOG: one "KVER BUILDER" line per DKMS build in LOG
-# (make's "KERNELRELEASE=KVER" line), BUILDER being what announced it
-# last: lkm-stack's helper ("lkm-stack: building and installing for
-# kernel KVER"), or a DKMS kernel hook ("/etc/kernel/...").
+# builds_by_kernel LOG: one "KVER BUILDER" line per DKMS build in LOG,
+# BUILDER being what announced it last: lkm-stack's helper ("lkm-stack:
+# building and installing for kernel KVER"), or a DKMS kernel hook
+# ("/etc/kernel/...").  dkms 3.0 prints the build's make command
+# ("KERNELRELEASE=KVER"); dkms 3.2 prints it only when the build fails
+# ("Failed command:" before it), and a build as "Building module(s)...",
+# under the last announcement of its kernel (the helper's, or DKMS's
+# "Autoinstall of module lkm-stack/VERSION for kernel KVER (ARCH)").
 builds_by_kernel() {
 	awk '
-		/^lkm-stack: building and installing for kernel / { who = "lkm-stack-dkms postinst" }
+		/^lkm-stack: building and installing for kernel / { who = "lkm-stack-dkms postinst"; k = $NF }
 		/^\/etc\/kernel\/[a-z_.]+\/dkms:$/ { who = $0; sub(/:$/, "", who); who = who " (kernel hook)" }
-		/^make .*KERNELRELEASE=/ {
-			k = $0; sub(/.*KERNELRELEASE=/, "", k); sub(/ .*/, "", k)
-			print k, (who ? who : "unknown")
-		}' "$1"
+		/^Autoinstall of module lkm-stack\/[^ ]+ for kernel / { k = $0; sub(/.* for kernel /, "", k); sub(/ .*/, "", k) }
+		/^Failed command:$/ { failed = 1; next }
+		/^make .*KERNELRELEASE=/ && !failed {
+			m = $0; sub(/.*KERNELRELEASE=/, "", m); sub(/ .*/, "", m)
+			print m, (who ? who : "unknown")
+		}
+		/^Building module\(s\)\.\.\./ { print (k ? k : "unknown"), (who ? who : "unknown") }
+		{ failed = 0 }' "$1"
 }
 
 # expect_one_build_each PREFIX ROOT LOG: item 4's checks after a
@@ -770,7 +812,7 @@ builds_by_kernel() {
 expect_one_build_each() {
 	_ob=$1 _ob_root=$2 _ob_log=$3
 	echo "what happened (from the output):"
-	grep -E '^(Setting up |lkm-stack: |dkms: |/etc/kernel/|make .*KERNELRELEASE=|Error!)|already installed' \
+	grep -E '^(Setting up |lkm-stack: |dkms: |/etc/kernel/|Autoinstall of |Building module\(s\)|make .*KERNELRELEASE=|Error!)|already installed' \
 		"$_ob_log" | sed -E 's/(KERNELRELEASE=[^ ]+) .*/\1 .../; s/^/  /'
 	_ob_builds=$(builds_by_kernel "$_ob_log")
 	for _ob_kver in "$k1" "$k3" "$k2"; do
@@ -811,10 +853,10 @@ kernel_debs() {
 }
 
 item4a_apt_order() {
-	_ao="4a apt's order"
-	root=$(fresh_root root-4a)
+	_ao="4a$on_release apt's order"
+	root=$(fresh_root "$(root_name 4a)")
 	skip_initramfs "$root"
-	_ao_log=$logs/root-4a-install.log
+	_ao_log=$logs/$(root_name 4a)-install.log
 	if root_apt_local "$root" "$_ao_log" install "/tmp/$deb" \
 		"linux-image-$k3" "linux-headers-$k3"; then
 		pass "$_ao: apt-get install ./$deb linux-image-$k3 linux-headers-$k3 succeeds"
@@ -823,7 +865,7 @@ item4a_apt_order() {
 			"exit status 0" "status $?: $(tail -n 30 "$_ao_log")"
 	fi
 	_ao_pkg=$(grep -n -m 1 '^Setting up lkm-stack-dkms ' "$_ao_log" | cut -d: -f1)
-	_ao_kernel=$(grep -n -m 1 "^Setting up linux-image-$(re "$k3") " "$_ao_log" | cut -d: -f1)
+	_ao_kernel=$(grep -nE -m 1 "^Setting up linux-image-$(re "$k3") " "$_ao_log" | cut -d: -f1)
 	if [ -n "$_ao_pkg" ] && [ -n "$_ao_kernel" ]; then
 		if [ "$_ao_pkg" -lt "$_ao_kernel" ]; then
 			apt_took=package-first
@@ -845,10 +887,10 @@ item4b_other_order() {
 	kernel-first) _oo_order=package-first ;;
 	*) _oo_order=kernel-first ;;
 	esac
-	_oo="4b $_oo_order, forced with dpkg"
-	root=$(fresh_root root-4b)
+	_oo="4b$on_release $_oo_order, forced with dpkg"
+	root=$(fresh_root "$(root_name 4b)")
 	skip_initramfs "$root"
-	_oo_log=$logs/root-4b-install.log
+	_oo_log=$logs/$(root_name 4b)-install.log
 	_oo_debs=$(kernel_debs "$root")
 	expect_match "$_oo: apt-get -s lists the kernel's .debs" \
 		"linux-image-$(re "$k3")_" "$_oo_debs"
@@ -1107,6 +1149,8 @@ prepare() {
 			"debootstrap or apt-get failed (see above)"
 	fi
 	echo "root: $root_tarball"
+	bookworm_state="$k1 $k3 $k2 $root_tarball"
+	root_release=bookworm
 	case " $items " in
 	*" 1 "* | *" 1b "* | *" 1c "* | *" 4 "*)
 		if ! out=$(download_third_kernel root-download); then
@@ -1117,6 +1161,60 @@ prepare() {
 	esac
 }
 
+# use_release ITEM RELEASE: release, the kernels (k1 k2 k3),
+# root_tarball and DEBIAN_ROOT_SUITE of RELEASE's root for item ITEM:
+# Debian 12's from prepare, another release's from prepare_release (once
+# for a run of items in that release: root_release names the release
+# they are of); fails when that root could not be made (its check has
+# failed already).
+use_release() {
+	release=$2
+	[ "$root_release" != "$release" ] || return 0
+	root_release=
+	if [ "$release" = bookworm ]; then
+		read -r k1 k3 k2 root_tarball <<-EOF
+			$bookworm_state
+		EOF
+		DEBIAN_ROOT_SUITE=bookworm
+		release_ready=1
+	else
+		ftimed "$1 $release: prepare (kernels, cached root)" \
+			prepare_release "$1"
+	fi
+	[ -n "$release_ready" ] || return 1
+	root_release=$release
+}
+
+# run_item ITEM RELEASE: item ITEM's faults (1, 1b or 1c: one power cut;
+# 2, 3, 4: all of the item's) in RELEASE's root.  Outside Debian 12's,
+# on_release names the release (" trixie") in the checks' names and
+# root_name in the roots' and logs'.
+run_item() {
+	use_release "$1" "$2" || return 0
+	on_release=
+	[ "$2" = bookworm ] || on_release=" $2"
+	case $1 in
+	1 | 1b | 1c) power_cut "$1" ;;
+	2)
+		fault "2a$on_release: postinst killed right after dkms add" item2a_after_add
+		fault "2b$on_release: postinst killed right after the first kernel's install" \
+			item2b_after_first_kernel
+		fault "2c$on_release: postinst killed during the second kernel's build" \
+			item2c_second_build
+		fault "2d$on_release: prerm killed during apt-get purge" item2d_killed_purge
+		fault "2e$on_release: postinst killed after the last kernel's install, files cut short as by a power loss" \
+			item2e_power_loss
+		;;
+	3) fault "3$on_release: full disk under /var/lib/dkms" item3_full_disk ;;
+	4)
+		fault "4a$on_release: package and kernel in one apt-get, apt's order" \
+			item4a_apt_order
+		fault "4b$on_release: package and kernel, the other order" item4b_other_order
+		;;
+	esac
+	on_release=
+}
+
 main() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/lkm-stack-faults.XXXXXX")
 	watcher=
@@ -1125,7 +1223,7 @@ main() {
 	trap 'exit 1' HUP INT TERM
 	# Under tests/run the packages are the run's; alone, this stage's own.
 	: "${LKM_STACK_BUILDS:=$work/builds}"
-	items=${LKM_STACK_FAULTS:-2 3 4 6 1@trixie}
+	items=${LKM_STACK_FAULTS:-$FAULTS_DEFAULT}
 	mkdir -p "$logs"
 	faults_total=0 faults_survived=0 faults_lost=
 
@@ -1133,50 +1231,18 @@ main() {
 	ftimed "prepare (package, cached root)" prepare
 	for item in $items; do
 		case $item in
-		1 | 1b | 1c) power_cut "$item" ;;
-		1@* | 1b@* | 1c@*)
-			# Another release's root: its kernels for this item, then
-			# Debian 12's back for the items after it.
-			saved="$k1 $k3 $k2 $root_tarball"
-			release=${item#*@}
-			ftimed "${item%@*} $release: prepare (kernels, cached root)" \
-				prepare_release "${item%@*}"
-			cut_on=" $release"
-			[ -z "$release_ready" ] || power_cut "${item%@*}"
-			cut_on=
-			read -r k1 k3 k2 root_tarball <<-EOF
-				$saved
-			EOF
-			DEBIAN_ROOT_SUITE=bookworm
-			;;
-		2)
-			fault "2a: postinst killed right after dkms add" item2a_after_add
-			fault "2b: postinst killed right after the first kernel's install" \
-				item2b_after_first_kernel
-			fault "2c: postinst killed during the second kernel's build" \
-				item2c_second_build
-			fault "2d: prerm killed during apt-get purge" item2d_killed_purge
-			fault "2e: postinst killed after the last kernel's install, files cut short as by a power loss" \
-				item2e_power_loss
-			;;
-		3) fault "3: full disk under /var/lib/dkms" item3_full_disk ;;
-		4)
-			fault "4a: package and kernel in one apt-get, apt's order" \
-				item4a_apt_order
-			fault "4b: package and kernel, the other order" item4b_other_order
-			;;
+		1 | 1b | 1c | 2 | 3 | 4) run_item "$item" bookworm ;;
+		1@* | 1b@* | 1c@* | 2@* | 3@* | 4@*) run_item "${item%@*}" "${item#*@}" ;;
 		6)
 			for release in ${LKM_STACK_FAULTS_RELEASES:-bookworm trixie}; do
-				ftimed "6 $release: prepare (kernels, cached root)" \
-					prepare_release 6
-				[ -n "$release_ready" ] || continue
+				use_release 6 "$release" || continue
 				fault "6a $release: the package and a new kernel, both outside the range it declares" \
 					item6a_outside_range
 				fault "6b $release: a supported kernel whose headers are broken" \
 					item6b_broken_headers
 			done
 			;;
-		*) fail "faults: item $item" "one of 1 1b 1c (each alone or @RELEASE) 2 3 4 6" "$item" ;;
+		*) fail "faults: item $item" "one of 1 1b 1c 2 3 4 (each alone or @RELEASE) 6" "$item" ;;
 		esac
 	done
 
