@@ -45,6 +45,15 @@
 #      generic test only builds.  Its apt-get runs on the copy's own
 #      download cache, not the shared one, whose lock it would otherwise
 #      hold through the DKMS builds.  Its logs go to dist/repo-logs/
+#   7  autopkgtest again, on a testbed that is a machine of its own: a
+#      QEMU guest booted from an image of a cached root of the release
+#      with Debian's default kernel and its headers (TESTBED_PACKAGES),
+#      which autopkgtest-virt-ssh logs into (tests/repo/
+#      autopkgtest-ssh-setup and guest/testbed-init).  stacked-load runs
+#      there: autopkgtest installs the .deb, DKMS builds for the running
+#      kernel, and every check the test prints is judged here, with its
+#      summary and exit status.  Its log and the guest's serial console
+#      go to dist/repo-logs/
 #
 # Debian 12's root is the lifecycle stage's cached one (dkms and two
 # kernels, test_root_tarball: no root of its own); Debian 13's is a
@@ -551,7 +560,132 @@ step6_autopkgtest() {
 	remove_root "$root_dir"
 }
 
+# The testbed root of step 7: Debian's default kernel (the metapackages
+# stacked-load's Depends names, so nothing is left to download), dkms,
+# apt-utils (autopkgtest makes its local repository of the .deb with
+# apt-ftparchive in the testbed), and what testbed-init needs to let
+# autopkgtest-virt-ssh in.  A root of
+# its own per release, named "autopkgtest", which keeps beside it the
+# modules of the guest's network card that DEBIAN_ROOT_DPKG_CFG leaves
+# out of every root.
+TESTBED_PACKAGES="linux-image-amd64 linux-headers-amd64 dkms xz-utils
+apt-utils openssh-server iproute2"
+TESTBED_DPKG_INCLUDE="path-include=/lib/modules/*/kernel/drivers/net/virtio_net.ko*
+path-include=/lib/modules/*/kernel/drivers/net/net_failover.ko*
+path-include=/lib/modules/*/kernel/net/core/failover.ko*"
+
+# testbed_root_tarball: the cached testbed root of $release.
+testbed_root_tarball() {
+	_tb_extra=$TESTBED_DPKG_INCLUDE
+	case $release in
+	bookworm) ;;
+	*)
+		_tb_extra="$(usr_lib_modules_dpkg_cfg)
+$_tb_extra
+$(echo "$TESTBED_DPKG_INCLUDE" | sed 's,=/lib/,=/usr/lib/,')"
+		;;
+	esac
+	# shellcheck disable=SC2086 # a list of packages
+	DEBIAN_ROOT_SUITE=$release DEBIAN_ROOT_NAME=autopkgtest \
+		DEBIAN_ROOT_DPKG_EXTRA=$_tb_extra \
+		debian_root_tarball $TESTBED_PACKAGES
+}
+
+# make_testbed DIR: the files tests/repo/autopkgtest-ssh-setup boots from
+# DIR (see there): the testbed root with testbed-init and the key's
+# public half, its Debian sources set aside (the guest has no way out:
+# autopkgtest brings the .deb in its own local repository), as an image;
+# its one kernel is printed.
+make_testbed() {
+	_mt_tarball=$(testbed_root_tarball) || return 1
+	_mt_root=$work/testbed-root
+	remove_root "$_mt_root"
+	unpack_root "$_mt_tarball" "$_mt_root"
+	rm -rf "$1"
+	mkdir -p "$1"
+	ssh-keygen -q -t ed25519 -N '' -C lkm-stack-testbed -f "$1/id" >&2 ||
+		return 1
+	install -d -m 700 "$_mt_root/root/.ssh"
+	install -m 600 "$1/id.pub" "$_mt_root/root/.ssh/authorized_keys"
+	mkdir -p "$_mt_root/lkm-test"
+	cp "$LKM_STACK_TOP/tests/repo/guest/testbed-init" "$_mt_root/lkm-test/"
+	mv "$_mt_root/etc/apt/sources.list.d/debian.sources" "$1/"
+	_mt_kver=
+	for _mt_vmlinuz in "$_mt_root"/boot/vmlinuz-*; do
+		[ -z "$_mt_kver" ] || _mt_kver="$_mt_kver "
+		_mt_kver="$_mt_kver${_mt_vmlinuz##*/vmlinuz-}"
+	done
+	case $_mt_kver in
+	'' | *' '* | '*')
+		echo "the testbed root's /boot has not one kernel: '$_mt_kver'" >&2
+		return 1
+		;;
+	esac
+	cp "$_mt_root/boot/vmlinuz-$_mt_kver" "$1/vmlinuz"
+	cp "$_mt_root/boot/initrd.img-$_mt_kver" "$1/initrd.img"
+	root_image "$_mt_root" "$1/testbed.img"
+	remove_root "$_mt_root"
+	echo "$_mt_kver"
+}
+
+# The lines stacked-load prints for its checks, each "ok: LINE" when it
+# passes (KVER is the testbed's kernel).
+STACKED_LOAD_OKS="modinfo: client_lkm for KVER depends on core_lkm
+modprobe client_lkm
+lsmod: core_lkm is used by client_lkm
+rmmod core_lkm is refused: in use by: client_lkm
+modprobe -r client_lkm
+neither module is loaded afterwards"
+
+# step7_autopkgtest_vm: autopkgtest's stacked-load in a machine-isolated
+# testbed, as the header says; its exit status, summary and every check
+# of the test's output judged.
+step7_autopkgtest_vm() {
+	_tb=$work/testbed
+	if ! _tb_kver=$(make_testbed "$_tb" 2>"$work/testbed.err"); then
+		fail "$release 7: the testbed image" \
+			"the $release autopkgtest root as an image" \
+			"$(tail -n 5 "$work/testbed.err")"
+		return 0
+	fi
+	echo "testbed: $release, kernel $_tb_kver"
+	mkdir -p "$logs"
+	_tb_status=0
+	timeout -k 10 1500 autopkgtest --test-name=stacked-load \
+		--summary-file="$_tb/summary" --output-dir="$_tb/out" \
+		"$tree/dist/$deb" "$work/src/lkm-stack-$version" -- \
+		ssh -s "$LKM_STACK_TOP/tests/repo/autopkgtest-ssh-setup" \
+		--timeout-ssh=600 -- "$_tb" >"$_tb/autopkgtest.out" 2>&1 ||
+		_tb_status=$?
+	# autopkgtest stops the guest through the script; a killed autopkgtest
+	# does not.
+	"$LKM_STACK_TOP/tests/repo/autopkgtest-ssh-setup" cleanup "$_tb"
+	# Its whole log is the output directory's (on standard output it
+	# prints the tests' output and the summary again).
+	for _tb_log in out/log:log autopkgtest.out:out console.log:console; do
+		cp "$_tb/${_tb_log%%:*}" \
+			"$logs/$release-autopkgtest-qemu.${_tb_log#*:}" 2>/dev/null || true
+	done
+	_tb_summary=$(cat "$_tb/summary" 2>/dev/null || true)
+	_tb_out=$(cat "$_tb/out/stacked-load-stdout" 2>/dev/null || true)
+	expect_eq "$release 7: autopkgtest in a QEMU testbed exits 0 (every test passed)" \
+		0 "$_tb_status"
+	expect_match "$release 7: autopkgtest: stacked-load PASS" \
+		'^stacked-load +PASS' "$_tb_summary"
+	expect_match "$release 7: the testbed booted $_tb_kver, Debian's default kernel" \
+		"^@@TESTBED ready: $(re "$_tb_kver")\$" \
+		"$(tr -d '\r' <"$_tb/console.log" 2>/dev/null)"
+	echo "$STACKED_LOAD_OKS" | sed "s/KVER/$_tb_kver/" >"$work/oks"
+	while IFS= read -r _tb_ok; do
+		expect_match "$release 7: stacked-load: $_tb_ok" \
+			"^ok: $(re "$_tb_ok")\$" "$_tb_out"
+	done <"$work/oks"
+	rm -rf "$_tb"
+}
+
 clean_up() {
+	[ -z "${work:-}" ] ||
+		"$LKM_STACK_TOP/tests/repo/autopkgtest-ssh-setup" cleanup "$work/testbed"
 	stop_agent "$key_home"
 	stop_agent "$other_home"
 	remove_root "$work"
@@ -585,6 +719,7 @@ main() {
 		timed repo "$release 3: $new_version through apt-get upgrade" step3_upgrade
 		timed repo "$release 4: tampered repositories" step4_tampered
 		timed repo "$release 6: autopkgtest" step6_autopkgtest
+		timed repo "$release 7: autopkgtest in QEMU" step7_autopkgtest_vm
 	done
 	timed repo "clean-up" clean_up
 
