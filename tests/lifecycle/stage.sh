@@ -410,6 +410,19 @@ step7_install_in_running_guest() {
 	expect_modprobe_works "$L 7: $old_kver, right after the install" "$old_kver"
 }
 
+# stacked_load_oks KVER: the checks debian/tests/stacked-load prints as
+# "ok: CHECK" when they pass on kernel KVER, one a line (this stage's
+# step 7c and the repo stage's step 7 judge them).
+stacked_load_oks() {
+	printf '%s\n' \
+		"modinfo: client_lkm for $1 depends on core_lkm" \
+		"modprobe client_lkm" \
+		"lsmod: core_lkm is used by client_lkm" \
+		"rmmod core_lkm is refused: in use by: client_lkm" \
+		"modprobe -r client_lkm" \
+		"neither module is loaded afterwards"
+}
+
 # step7c_autopkgtest: what step 7's guest saw when it ran the package's
 # autopkgtest, debian/tests/stacked-load, as autopkgtest would on a
 # machine-isolated testbed (guest/dep8.sh; issue 17, item 3): each of the
@@ -418,16 +431,12 @@ step7_install_in_running_guest() {
 step7c_autopkgtest() {
 	expect_step_status "$L 7c: autopkgtest debian/tests/stacked-load passes on $old_kver" \
 		"$guest_log" dep8-stacked-load 0
-	for _dep8_check in \
-		"modinfo: client_lkm for $old_kver depends on core_lkm" \
-		"modprobe client_lkm" \
-		"lsmod: core_lkm is used by client_lkm" \
-		"rmmod core_lkm is refused: in use by: client_lkm" \
-		"modprobe -r client_lkm" \
-		"neither module is loaded afterwards"; do
+	while IFS= read -r _dep8_check; do
 		expect_step_match "$L 7c: stacked-load says: ok: $_dep8_check" \
 			"$guest_log" dep8-stacked-load "^ok: $(re "$_dep8_check")\$"
-	done
+	done <<EOF
+$(stacked_load_oks "$old_kver")
+EOF
 	expect_step_empty "$L 7c: stacked-load writes nothing to standard error" \
 		"$guest_log" dep8-stderr
 }
