@@ -295,17 +295,19 @@ matrix_and_other_releases() {
 # bench_kernels: the kernels make bench measures in a guest, one boot
 # each: matrix_and_other_releases.
 bench_kernels() { matrix_and_other_releases; }
-# reliability_kernels: the kernels the reliability stage stresses, two
-# boots each (cycles and bad input, race): matrix_and_other_releases,
+# reliability_kernels: the kernels the reliability stage stresses, one
+# boot each (cycles, bad input, race): matrix_and_other_releases,
 # every flavour of this host's release and each other release's newest
 # amd64 kernel (the ones the vm stage boots).
 reliability_kernels() { matrix_and_other_releases; }
-# sig_enforce_kernel: this host's release's Debian kernel booted with
-# module.sig_enforce=1, and whose sign-file signs for every release's.
+# sig_enforce_kernel: this host's release's Debian kernel that refuses
+# modules under module.sig_enforce, and whose sign-file signs for every
+# release's.
 sig_enforce_kernel() { newest_kernel 6.12 amd64; }
-# sig_enforce_kernels: the Debian kernels booted with module.sig_enforce=1,
-# one a line: sig_enforce_kernel, then the newest amd64 kernel of each
-# other release; or LKM_STACK_KERNELS if set.
+# sig_enforce_kernels: the Debian kernels whose reliability boot ends with
+# module.sig_enforce switched on and our modules, signed with a key they
+# do not trust, refused; one a line: sig_enforce_kernel, then the newest
+# amd64 kernel of each other release; or LKM_STACK_KERNELS if set.
 sig_enforce_kernels() {
 	if [ -n "${LKM_STACK_KERNELS:-}" ]; then
 		kernel_matrix

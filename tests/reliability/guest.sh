@@ -5,27 +5,34 @@
 # tests/lib/vm.sh.  Its parameters (guest_param, tests/lib/guest/lib.sh)
 # say what to run:
 #
-#   mode=cycles        load/unload cycles, then bad input
-#   mode=race          the concurrent race (boot with two CPUs or more)
-#   mode=sig-enforce   only try to load modules the kernel must refuse
+#   mode               the parts to run, in this order, space-separated:
+#     cycles           load/unload cycles, then bad input
+#     race             the concurrent race (needs two CPUs online)
+#     sig-enforce      module.sig_enforce switched on, then only loads the
+#                      kernel must refuse: last, since it cannot be undone
 #   cycles, warmup     load/unload cycles measured, and run before measuring
 #   nobtf=1            the cycles run on /root/nobtf's copies of the modules
 #                      (without BTF), then built_cycles on the modules as
 #                      built (tests/reliability/stage.sh says why)
+#   one_cpu_cycles=1   the boot has two CPUs: CPU 1 goes offline for the
+#                      cycles and the bad input and back online for the
+#                      race (a second online CPU doubles a cycle's cost
+#                      under emulation; a boot costs more than both)
 #   race_seconds       how long the concurrent race runs
-#   kmemleak=1         scan for leaks after the stress (sanitizer kernel;
-#                      default 0)
+#   kmemleak=1         scan for leaks after the cycles and after the race
+#                      (sanitizer kernel; default 0)
 #   kernel_trouble     extended regex of the kernel log lines that start an
 #                      oops, warning or sanitizer report (tests/lib/vm.sh's
 #                      VM_KERNEL_TROUBLE)
 #
-# Every mode ends with the steps "reports" and "tainted", which the host's
+# The boot ends with the steps "reports" and "tainted", which the host's
 # health check of the boot reads.
 #
 # /root holds core_lkm.ko and client_lkm.ko (with nobtf=1 also copies of
-# them in /root/nobtf), /root/foreign/LABEL/core_lkm.ko builds for other
-# kernels, /bin/modcycle the stress helper; the modules are also
-# installed for modprobe.
+# them in /root/nobtf; with sig-enforce, copies signed with a key the
+# kernel does not trust in /root/signed, and those are the ones installed
+# for modprobe), /root/foreign/LABEL/core_lkm.ko builds for other
+# kernels, /bin/modcycle the stress helper.
 #
 # No "set -e": a failing step is a result to report, not a reason to stop.
 set -u
@@ -34,6 +41,7 @@ set -u
 
 MODE=$(guest_param mode)
 KMEMLEAK=$(guest_param kmemleak 0)
+ONE_CPU_CYCLES=$(guest_param one_cpu_cycles 0)
 KERNEL_TROUBLE=$(guest_param kernel_trouble)
 
 # memory_in_use: unreclaimable slab and vmalloc (where module code and
@@ -49,6 +57,13 @@ kmemleak_start() {
 	mount -t debugfs debugfs /sys/kernel/debug
 	echo scan >/sys/kernel/debug/kmemleak
 	echo clear >/sys/kernel/debug/kmemleak
+}
+
+# set_cpu1_online 0|1: take CPU 1 offline or bring it back, and show
+# which CPUs are online then.
+set_cpu1_online() {
+	echo "$1" >/sys/devices/system/cpu/cpu1/online &&
+		cat /sys/devices/system/cpu/online
 }
 
 # kmemleak reports objects unreferenced for 5 s over two scans.
@@ -79,8 +94,8 @@ try_foreign_module() {
 cycles() {
 	_cycles=$(guest_param cycles)
 	_warmup=$(guest_param warmup)
-	if [ "$KMEMLEAK" = 1 ]; then
-		step kmemleak-start kmemleak_start
+	if [ "$ONE_CPU_CYCLES" = 1 ]; then
+		step cpu1-offline set_cpu1_online 0
 	fi
 	_dir=.
 	[ "$(guest_param nobtf 0)" = 0 ] || _dir=nobtf
@@ -124,38 +139,50 @@ cycles() {
 	for _dir in /root/foreign/*; do
 		try_foreign_module "${_dir##*/}"
 	done
-
-	step reports kmsg_reports
-	step tainted cat /proc/sys/kernel/tainted
+	step bad-input-reports kmsg_reports
 }
 
 race() {
-	if [ "$KMEMLEAK" = 1 ]; then
-		step kmemleak-start kmemleak_start
+	if [ "$ONE_CPU_CYCLES" = 1 ]; then
+		step cpu1-online set_cpu1_online 1
 	fi
 	step race modcycle race "$(guest_param race_seconds)" core_lkm.ko \
 		client_lkm.ko
-	step reports kmsg_reports
+	step race-reports kmsg_reports
 	if [ "$KMEMLEAK" = 1 ]; then
-		step kmemleak kmemleak_scan
+		step race-kmemleak kmemleak_scan
 	fi
-	step tainted cat /proc/sys/kernel/tainted
+}
+
+# The kernel lets module.sig_enforce go from off to on at run time (never
+# back): the very switch the boot parameter sets, so one boot serves the
+# stress with unsigned modules first and the refusals after it.
+enforce_signatures() {
+	echo 1 >/sys/module/module/parameters/sig_enforce &&
+		cat /sys/module/module/parameters/sig_enforce
 }
 
 sig_enforce() {
-	step sig-insmod insmod core_lkm.ko
+	step sig-enforce-on enforce_signatures
+	step sig-insmod insmod signed/core_lkm.ko
 	step sig-modprobe modprobe client_lkm
 	step sig-log kmsg_new
 	step sig-loaded lkm_loaded
-	step reports kmsg_reports
-	step tainted cat /proc/sys/kernel/tainted
 }
 
 mkdir -p /etc/modprobe.d
 # Mark the boot messages as seen.
 kmsg_new >/dev/null
-case $MODE in
-cycles) cycles ;;
-race) race ;;
-sig-enforce) sig_enforce ;;
-esac
+if [ "$KMEMLEAK" = 1 ]; then
+	step kmemleak-start kmemleak_start
+fi
+for _part in $MODE; do
+	case $_part in
+	cycles) cycles ;;
+	race) race ;;
+	sig-enforce) sig_enforce ;;
+	*) step "unknown-part-$_part" false ;;
+	esac
+done
+step reports kmsg_reports
+step tainted cat /proc/sys/kernel/tainted

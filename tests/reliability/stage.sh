@@ -10,8 +10,11 @@
 #  - bad input: a wrong and a malformed "magic", core_lkm's fail_init,
 #    modules built for other kernels (the other series, another flavour,
 #    the previous release), whose verdict must be modversions';
-#  - a Debian kernel booted with module.sig_enforce=1 refusing modules
+#  - a Debian kernel with module.sig_enforce switched on refusing modules
 #    signed with a key it does not trust;
+# One boot a kernel does all of it (stress_kernel): two CPUs, the second
+# offline for the cycles, online for the race, and module.sig_enforce
+# switched on last.
 #  - all of it on the sanitizer kernel (tests/lib/sanitizer-kernel.sh:
 #    KASAN, UBSAN, kmemleak, lockdep, ...) with module.sig_enforce=1 and
 #    modules signed by the DKMS-style key it trusts, plus a kmemleak scan.
@@ -114,9 +117,11 @@ modules_for() {
 # pack_guest ROOT KVER IMAGE-DIR MODS FOREIGN NAME=VALUE...: an
 # initramfs for tests/reliability/guest.sh with MODS's modules in /root
 # and installed for modprobe (and, if $nobtf_mods names a tree, its
-# modules in /root/nobtf), the core_lkm of each "LABEL KVER MODS" line
-# of file FOREIGN in /root/foreign/LABEL, and the guest parameters NAME
-# (vm_initramfs_set_param), kernel_trouble among them.
+# modules in /root/nobtf; if $signed_mods does, its modules in
+# /root/signed, and those installed for modprobe instead), the core_lkm
+# of each "LABEL KVER MODS" line of file FOREIGN in /root/foreign/LABEL,
+# and the guest parameters NAME (vm_initramfs_set_param),
+# kernel_trouble among them.
 pack_guest() {
 	_root=$1 _kver=$2 _image=$3 _mods=$4 _foreign=$5
 	shift 5
@@ -136,12 +141,21 @@ pack_guest() {
 				"/root/nobtf/${_ko#*/}.ko"
 		done
 	fi
+	_installed=$_mods
+	if [ -n "${signed_mods:-}" ]; then
+		_installed=$signed_mods
+		for _ko in core/core_lkm client/client_lkm; do
+			vm_initramfs_add_file "$_root" "$signed_mods/src/$_ko.ko" \
+				"/root/signed/${_ko#*/}.ko"
+		done
+	fi
 	for _param in "$@"; do
 		vm_initramfs_set_param "$_root" "${_param%%=*}" "${_param#*=}"
 	done
 	vm_initramfs_set_param "$_root" kernel_trouble "$VM_KERNEL_TROUBLE"
 	vm_initramfs_add_modules "$_root" "$_kver" "$_image" \
-		"$_mods/src/core/core_lkm.ko" "$_mods/src/client/client_lkm.ko"
+		"$_installed/src/core/core_lkm.ko" \
+		"$_installed/src/client/client_lkm.ko"
 	vm_initramfs_pack "$_root" "$_root.cpio"
 }
 
@@ -223,6 +237,19 @@ check_cycles() {
 	fi
 	expect_step_empty "$name: no kernel reports during the cycles" "$log" \
 		"${p}cycles-reports"
+}
+
+# check_cpu1 NAME LOG STEP ONLINE: the guest set CPU 1 offline (0) or
+# online (1) in STEP, leaving CPU 0 alone or both online.
+check_cpu1() {
+	if [ "$4" = 0 ]; then
+		_what="$1: CPU 1 offline for the cycles and the bad input"
+		_cpus=0
+	else
+		_what="$1: CPU 1 back online for the race"
+		_cpus=0-1
+	fi
+	expect_step_eq "$_what" "$2" "$3" "$_cpus"
 }
 
 check_race() {
@@ -317,7 +344,8 @@ check_foreign() {
 
 # check_health NAME LOG ALLOWED-TAINT: no reports in the kernel log (the
 # guest's own search of it, step reports) or on the console (the whole
-# serial log), only allowed taint flags.
+# serial log, every step's output in it), only allowed taint flags: once
+# a boot, whatever parts it ran.
 check_health() {
 	expect_step_empty "$1: no kernel reports" "$2" reports
 	vm_expect_healthy "$1" "$2" "$3" tainted reports \
@@ -331,15 +359,16 @@ check_kmemleak() {
 }
 
 # judge_cycles NAME LOG CYCLES SLAB-TOLERANCE-KB KMEMLEAK(0|1) FOREIGN
-# ALLOWED-TAINT KO [BUILT-CYCLES]: every check of a cycles boot's log;
-# FOREIGN and KO as check_foreign's (FOREIGN: /dev/null for none).  With
-# BUILT-CYCLES the boot was a nobtf one (stress_kernel): CYCLES on the
-# copies without BTF, then BUILT-CYCLES on the modules as built.
+# KO [BUILT-CYCLES]: every check of the guest's cycles part (the cycles
+# and the bad input); FOREIGN and KO as check_foreign's (FOREIGN:
+# /dev/null for none).  With BUILT-CYCLES the boot was a nobtf one
+# (stress_kernel): CYCLES on the copies without BTF, then BUILT-CYCLES on
+# the modules as built.
 judge_cycles() {
-	if [ -n "${9:-}" ]; then
+	if [ -n "${8:-}" ]; then
 		check_cycles "$1, copies without BTF" "$2" "$3" "$4"
-		check_cycles "$1, as built" "$2" "$9" \
-			"$(slab_tolerance_for "$9")" built-
+		check_cycles "$1, as built" "$2" "$8" \
+			"$(slab_tolerance_for "$8")" built-
 	else
 		check_cycles "$1" "$2" "$3" "$4"
 	fi
@@ -347,18 +376,20 @@ judge_cycles() {
 	check_bad_magic "$1" "$2"
 	check_fail_init "$1" "$2"
 	while read -r label fkver fmods; do
-		check_foreign "$1" "$2" "$label" "$fkver" "$8" \
+		check_foreign "$1" "$2" "$label" "$fkver" "$7" \
 			"$fmods/src/core/core_lkm.ko"
 	done <"$6"
-	check_health "$1 cycles" "$2" "$7"
+	expect_step_empty "$1: no kernel reports during the bad input" "$2" \
+		bad-input-reports
 }
 
-# judge_race NAME LOG KMEMLEAK(0|1) ALLOWED-TAINT: every check of a race
-# boot's log.
+# judge_race NAME LOG KMEMLEAK(0|1): every check of the guest's race part.
 judge_race() {
 	check_race "$1" "$2"
-	[ "$3" = 0 ] || check_kmemleak "$1 race" "$2"
-	check_health "$1 race" "$2" "$4"
+	expect_step_empty "$1: no kernel reports during the race" "$2" \
+		race-reports
+	[ "$3" = 0 ] || expect_step_empty "$1: race: kmemleak finds no leak" \
+		"$2" race-kmemleak
 }
 
 # has_distilled_btf MODS: MODS's modules carry .BTF.base, the distilled
@@ -386,18 +417,23 @@ strip_btf() {
 	fi
 }
 
-# stress_kernel NAME KVER IMAGE-DIR MODS FOREIGN ALLOWED-TAINT
-# [sanitizer]: boot KVER twice, with one CPU for the cycles and the bad
-# input (a second CPU doubles a cycle's cost under emulation), with two
-# for the race.  Modules with .BTF.base cycle as BUILT_CYCLES says.  FOREIGN is pack_guest's.  The sanitizer kernel gets
-# more memory for KASAN, is booted with module.sig_enforce=1 and scans
-# for leaks.
+# stress_kernel NAME KVER IMAGE-DIR MODS FOREIGN ALLOWED-TAINT CONFIG
+# [sanitizer]: boot KVER with two CPUs, CPU 1 offline for the cycles and
+# the bad input (a second online CPU doubles a cycle's cost under
+# emulation) and online for the race; then, if $signed_mods names a tree
+# of modules signed with a key KVER does not trust, module.sig_enforce
+# switched on and those refused.  Where KVER's configuration CONFIG has
+# no CPU hotplug, two boots instead: one CPU for the cycles (and the
+# refusals), two for the race.  Modules with .BTF.base cycle as
+# BUILT_CYCLES says.  FOREIGN is pack_guest's.  The sanitizer kernel
+# gets more memory for KASAN, is booted with module.sig_enforce=1 and
+# scans for leaks.
 stress_kernel() {
-	name=$1 kver=$2 image=$3 mods=$4 foreign=$5 taint=$6
+	name=$1 kver=$2 image=$3 mods=$4 foreign=$5 taint=$6 config=$7
 	kernel=$image/boot/vmlinuz-$kver root=$work/root-$kver
 	mem=512M append=$STRESS_APPEND kmemleak=0 cycles=$CYCLES
 	slab_tolerance=$(slab_tolerance_for "$cycles")
-	if [ "${7:-}" = sanitizer ]; then
+	if [ "${8:-}" = sanitizer ]; then
 		mem=1G append="$STRESS_APPEND module.sig_enforce=1" kmemleak=1
 		cycles=$SANITIZER_CYCLES
 		slab_tolerance=$SANITIZER_SLAB_TOLERANCE_KB
@@ -407,28 +443,55 @@ stress_kernel() {
 		nobtf=1 nobtf_mods=$work/nobtf-$kver built_cycles=$BUILT_CYCLES
 		strip_btf "$name" "$mods" "$nobtf_mods"
 	fi
-	pack_guest "$root" "$kver" "$image" "$mods" "$foreign" \
-		mode=cycles cycles="$cycles" warmup=$WARMUP kmemleak=$kmemleak \
-		nobtf=$nobtf built_cycles="$built_cycles"
-	nobtf_mods=''
-	log=$work/$kver-cycles.log
+	refusals=''
+	[ -z "${signed_mods:-}" ] || refusals=sig-enforce
+	set -- cycles="$cycles" warmup=$WARMUP \
+		kmemleak=$kmemleak nobtf=$nobtf built_cycles="$built_cycles" \
+		race_seconds=$RACE_SECONDS
+	log=$work/$kver.log
+	if grep -qx 'CONFIG_HOTPLUG_CPU=y' "$config"; then
+		pack_guest "$root" "$kver" "$image" "$mods" "$foreign" "$@" \
+			mode="cycles race $refusals" one_cpu_cycles=1
+		VM_SMP=2 VM_MEM=$mem VM_APPEND=$append \
+			VM_TIMEOUT=$((RACE_SECONDS + 3600)) \
+			boot_guest "$name" "$kernel" "$root.cpio" "$log"
+		check_cpu1 "$name" "$log" cpu1-offline 0
+		judge_cycles "$name" "$log" "$cycles" "$slab_tolerance" \
+			"$kmemleak" "$foreign" "$mods/src/core/core_lkm.ko" \
+			"$built_cycles"
+		check_cpu1 "$name" "$log" cpu1-online 1
+		judge_race "$name" "$log" "$kmemleak"
+		[ -z "$refusals" ] || judge_sig_enforce "$name" "$log"
+		check_health "$name" "$log" "$taint"
+		nobtf_mods='' signed_mods=''
+		return
+	fi
+	echo "($name: $config has no CONFIG_HOTPLUG_CPU=y: the race gets a boot of its own)"
+	pack_guest "$root" "$kver" "$image" "$mods" "$foreign" "$@" \
+		mode="cycles $refusals"
+	nobtf_mods='' signed_mods=''
 	VM_SMP=1 VM_MEM=$mem VM_APPEND=$append VM_TIMEOUT=3600 \
 		boot_guest "$name cycles" "$kernel" "$root.cpio" "$log"
 	judge_cycles "$name" "$log" "$cycles" "$slab_tolerance" "$kmemleak" \
-		"$foreign" "$taint" "$mods/src/core/core_lkm.ko" "$built_cycles"
-	pack_guest "$root" "$kver" "$image" "$mods" /dev/null \
-		mode=race race_seconds=$RACE_SECONDS kmemleak=$kmemleak
+		"$foreign" "$mods/src/core/core_lkm.ko" "$built_cycles"
+	[ -z "$refusals" ] || judge_sig_enforce "$name" "$log"
+	check_health "$name cycles" "$log" "$taint"
+	pack_guest "$root" "$kver" "$image" "$mods" /dev/null "$@" mode=race
 	log=$work/$kver-race.log
 	VM_SMP=2 VM_MEM=$mem VM_APPEND=$append \
 		VM_TIMEOUT=$((RACE_SECONDS + 600)) \
 		boot_guest "$name race" "$kernel" "$root.cpio" "$log"
-	judge_race "$name" "$log" "$kmemleak" "$taint"
+	judge_race "$name" "$log" "$kmemleak"
+	check_health "$name race" "$log" "$taint"
 }
 
-# stress_debian KVER: every stress and bad-input check on a Debian kernel.
+# stress_debian KVER: every stress and bad-input check on a Debian
+# kernel, and the refusals under module.sig_enforce where KVER is one of
+# sig_enforce_kernels: our modules signed with a key it does not trust
+# (DKMS's MOK, not enrolled), as Secure Boot users meet it.
 stress_debian() {
 	kver=$1
-	section "stress and bad input: $kver"
+	section "stress, bad input and signatures: $kver"
 	if ! image=$(kernel_image_dir "$kver") ||
 		! mods=$(modules_for "$kver") ||
 		! foreign_modules "$kver" >"$work/foreign-$kver"; then
@@ -436,8 +499,25 @@ stress_debian() {
 			"see above"
 		return
 	fi
+	signed_mods=''
+	if printf '%s\n' "$sig_kvers" | grep -qxF "$kver"; then
+		signed_mods=$work/signed-$kver
+		# sign-file appends the same PKCS#7 signature for every
+		# release's kernel; the other releases' copies, in their roots,
+		# are linked against their own libssl, so this host's release's
+		# signs for all.
+		sign_kver=$kver
+		kernel_builds_on_host "$kver" || sign_kver=$(sig_enforce_kernel)
+		if ! signed_copy "$mods" "$signed_mods" \
+			"/lib/modules/$sign_kver/build/scripts/sign-file"; then
+			fail "$kver: kernel and modules ready" "modules signed" \
+				"see above"
+			return
+		fi
+	fi
 	stress_kernel "$kver" "$kver" "$image" "$mods" "$work/foreign-$kver" \
-		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
+		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED)) \
+		"$image/boot/config-$kver"
 }
 
 # foreign_modules KVER: the foreign_kernels of KVER (tests/lib/kernels.sh)
@@ -449,42 +529,10 @@ foreign_modules() {
 	done
 }
 
-# sig_enforce_debian KVER: KVER booted with module.sig_enforce=1 refuses
-# our modules signed with a key it does not trust (DKMS's MOK, not
-# enrolled), as Secure Boot users meet it.
-sig_enforce_debian() {
-	kver=$1
-	section "signature enforcement: $kver"
-	if ! image=$(kernel_image_dir "$kver") ||
-		! mods=$(modules_for "$kver"); then
-		fail "$kver: kernel and modules ready" "image and builds" \
-			"see above"
-		return
-	fi
-	signed=$work/signed-$kver
-	# sign-file appends the same PKCS#7 signature for every release's
-	# kernel; the other releases' copies, in their roots, are linked
-	# against their own libssl, so this host's release's signs for all.
-	sign_kver=$kver
-	kernel_builds_on_host "$kver" || sign_kver=$(sig_enforce_kernel)
-	if ! signed_copy "$mods" "$signed" \
-		"/lib/modules/$sign_kver/build/scripts/sign-file"; then
-		fail "$kver: kernel and modules ready" "modules signed" "see above"
-		return
-	fi
-	pack_guest "$work/root-sig-$kver" "$kver" "$image" "$signed" \
-		/dev/null mode=sig-enforce
-	log=$work/sig-$kver.log
-	VM_SMP=1 VM_MEM=512M VM_APPEND=module.sig_enforce=1 \
-		boot_guest "$kver sig_enforce=1" \
-		"$image/boot/vmlinuz-$kver" "$work/root-sig-$kver.cpio" "$log"
-	judge_sig_enforce "$kver sig_enforce=1" "$log" \
-		$((VM_TAINT_OUT_OF_TREE | VM_TAINT_UNSIGNED))
-}
-
-# judge_sig_enforce NAME LOG ALLOWED-TAINT: the checks of a sig_enforce
-# boot's log.
+# judge_sig_enforce NAME LOG: every check of the guest's sig-enforce part.
 judge_sig_enforce() {
+	expect_step_eq "$1: module.sig_enforce switched on" "$2" \
+		sig-enforce-on Y
 	vm_step_output "$2" sig-insmod | sed "s/^/($1) /"
 	vm_step_output "$2" sig-modprobe | sed "s/^/($1) /"
 	expect_step_match "$1: insmod refused" "$2" sig-insmod \
@@ -494,7 +542,6 @@ judge_sig_enforce() {
 	expect_step_match "$1: the kernel says why" "$2" sig-log \
 		'Loading of module with unavailable key is rejected'
 	expect_step_empty "$1: nothing loaded" "$2" sig-loaded
-	check_health "$1" "$2" "$3"
 }
 
 # stress_sanitizer: the stress and bad input on the sanitizer kernel,
@@ -526,8 +573,10 @@ stress_sanitizer() {
 		return
 	fi
 	echo "debian-build $debian $other_signed" >"$work/foreign-$kver"
+	signed_mods=''
 	stress_kernel "$kver sig_enforce=1" "$kver" "$dir/image" "$signed" \
-		"$work/foreign-$kver" $VM_TAINT_OUT_OF_TREE sanitizer
+		"$work/foreign-$kver" $VM_TAINT_OUT_OF_TREE "$dir/build/.config" \
+		sanitizer
 }
 
 main() {
@@ -538,11 +587,17 @@ main() {
 	: "${LKM_STACK_BUILDS:=$work/builds}"
 
 	build_modcycle
-	for kver in $(reliability_kernels); do
+	# The refusals ride on the stress boots: a kernel that is not among
+	# them would go untested, which the check below would say.
+	sig_kvers=$(sig_enforce_kernels)
+	stress_kvers=$(reliability_kernels)
+	for kver in $stress_kvers; do
 		stress_debian "$kver"
 	done
-	for kver in $(sig_enforce_kernels); do
-		sig_enforce_debian "$kver"
+	for kver in $sig_kvers; do
+		printf '%s\n' "$stress_kvers" | grep -qxF "$kver" ||
+			fail "$kver: module.sig_enforce refusals" \
+				"one of the reliability kernels" "not booted"
 	done
 	if [ "${LKM_STACK_SANITIZER:-1}" = 0 ]; then
 		section "stress and bad input: sanitizer kernel"

@@ -126,17 +126,20 @@ fake s10-dmesg dmesg_dump
 EOF
 
 # The guest side of tests/reliability/stage.sh (tests/reliability/guest.sh), faked:
-# the cycles boot with a kmemleak scan (with SELFTEST_NOBTF=1 the cycles
-# of a kernel whose modules carry .BTF.base: then 100 as built), the race
-# boot and the sig_enforce boot, as MODE says.
+# the parts MODE names, in turn: cycles with a kmemleak scan (with
+# SELFTEST_NOBTF=1 the cycles of a kernel whose modules carry .BTF.base:
+# then 100 as built), race, sig-enforce; with ONE_CPU=1, CPU 1 offline
+# for the cycles and online for the race, as in one boot of a kernel.
 cat >"$work/reliability-guest.sh" <<'EOF'
 . "$SELFTEST_FAKE"
 reports() {
 	[ -z "${SELFTEST_WARN:-}" ] || dmesg_dump | grep -A 1 WARNING
 }
-case $MODE in
+fake kmemleak-start true
+for part in $MODE; do
+case $part in
 cycles)
-	fake kmemleak-start true
+	[ -z "${ONE_CPU:-}" ] || fake cpu1-offline 'echo 0'
 	fake warmup 'echo "modcycle: cycles=50 ms=400"'
 	fake memory-before 'printf "SUnreclaim:  10000 kB\nVmallocUsed:  5000 kB\nmodules: 3\n"'
 	fake cycles 'echo "modcycle: cycles=1000 ms=8123"'
@@ -163,19 +166,23 @@ cycles)
 	fake fail-init 'echo "modprobe: ERROR: could not insert '"'core_lkm'"': Operation canceled"; false'
 	fake fail-init-log 'echo "core_lkm: init failed on request (fail_init=1)"'
 	fake fail-init-loaded true
+	fake bad-input-reports true
 	;;
 race)
-	fake kmemleak-start true
+	[ -z "${ONE_CPU:-}" ] || fake cpu1-online 'echo 0-1'
 	fake race 'printf "modcycle: race load client_lkm ok=120\nmodcycle: race unload core_lkm EAGAIN=30\nmodcycle: race load client_lkm ENOENT=5\nmodcycle: end state core_lkm=0 client_lkm=0\n"'
-	fake kmemleak true
+	fake race-reports true
+	fake race-kmemleak true
 	;;
 sig-enforce)
+	fake sig-enforce-on 'echo Y'
 	fake sig-insmod 'echo "insmod: ERROR: could not insert module core_lkm.ko: Key was rejected by service"; false'
 	fake sig-modprobe 'echo "modprobe: ERROR: could not insert '"'core_lkm'"': Key was rejected by service"; false'
 	fake sig-log 'echo "Loading of module with unavailable key is rejected"'
 	fake sig-loaded true
 	;;
 esac
+done
 fake reports reports
 fake tainted 'echo "${SELFTEST_TAINT:-12288}"'
 EOF
@@ -258,7 +265,10 @@ judge_vm() {
 
 # judge_reliability CASE LOG MODE: tests/reliability/stage.sh's judging of a
 # boot of MODE (cycles: with the kmemleak scan, and no foreign modules;
-# cycles-nobtf: the same, on copies without BTF, then 100 as built).
+# cycles-nobtf: the same, on copies without BTF, then 100 as built; race;
+# sig-enforce; one-boot: cycles, race and sig-enforce in one boot with
+# CPU 1 offline for the cycles, as stress_kernel judges it), each
+# judged as the stage judges a boot of it (health once a boot).
 judge_reliability() {
 	: >"$work/$1.results"
 	(
@@ -270,17 +280,30 @@ judge_reliability() {
 		cycles)
 			check_guest_done "$K cycles" "$2" 0
 			judge_cycles "$K" "$2" 1000 "$SLAB_TOLERANCE_KB" 1 \
-				/dev/null "$taint" /dev/null ;;
+				/dev/null /dev/null
+			check_health "$K cycles" "$2" "$taint" ;;
 		cycles-nobtf)
 			check_guest_done "$K cycles" "$2" 0
 			judge_cycles "$K" "$2" 1000 "$SLAB_TOLERANCE_KB" 1 \
-				/dev/null "$taint" /dev/null 100 ;;
+				/dev/null /dev/null 100
+			check_health "$K cycles" "$2" "$taint" ;;
 		race)
 			check_guest_done "$K race" "$2" 0
-			judge_race "$K" "$2" 1 "$taint" ;;
+			judge_race "$K" "$2" 1
+			check_health "$K race" "$2" "$taint" ;;
 		sig-enforce)
 			check_guest_done "$K sig_enforce=1" "$2" 0
-			judge_sig_enforce "$K sig_enforce=1" "$2" "$taint" ;;
+			judge_sig_enforce "$K sig_enforce=1" "$2"
+			check_health "$K sig_enforce=1" "$2" "$taint" ;;
+		one-boot)
+			check_guest_done "$K" "$2" 0
+			check_cpu1 "$K" "$2" cpu1-offline 0
+			judge_cycles "$K" "$2" 1000 "$SLAB_TOLERANCE_KB" 1 \
+				/dev/null /dev/null
+			check_cpu1 "$K" "$2" cpu1-online 1
+			judge_race "$K" "$2" 1
+			judge_sig_enforce "$K" "$2"
+			check_health "$K" "$2" "$taint" ;;
 		esac
 		echo @@JUDGED
 	) >"$work/$1.out" 2>&1 || true
@@ -539,6 +562,19 @@ for mode in cycles race sig-enforce; do
 	expect_all_pass "rel-$mode" "reliability ($mode), a correct run" \
 		"$(echo "rel_$mode" | tr - _)"
 done
+boot_fake "$work/rel-one-boot.log" "$G" MODE="cycles race sig-enforce" \
+	ONE_CPU=1
+judge_reliability rel-one-boot "$work/rel-one-boot.log" one-boot
+expect_all_pass rel-one-boot "reliability (all parts in one boot), a correct run" \
+	rel_one_boot
+# CPU 1 never went offline: the cycles ran on two CPUs, which the
+# one-boot judging must not take for one.
+boot_fake "$work/rel-two-cpus.log" "$G" MODE="cycles race sig-enforce"
+judge_reliability rel-two-cpus "$work/rel-two-cpus.log" one-boot
+expect_same_count rel-two-cpus "reliability, CPU 1 never offline" rel_one_boot
+expect_failed rel-two-cpus "reliability, CPU 1 never offline" \
+	"$K: CPU 1 offline for the cycles and the bad input" \
+	"$K: CPU 1 back online for the race"
 
 boot_fake "$work/rel-nobtf.log" "$G" MODE=cycles SELFTEST_NOBTF=1
 judge_reliability rel-nobtf "$work/rel-nobtf.log" cycles-nobtf
@@ -582,7 +618,7 @@ boot_fake "$work/rel-died.log" "$G" MODE=cycles SELFTEST_DIE=magic-abc \
 judge_reliability rel-died "$work/rel-died.log" cycles
 expect_same_count rel-died "reliability, a guest that dies" rel_cycles
 expect_split rel-died "reliability, a guest that dies in step magic-abc" \
-	"^$K: ([0-9]+ load/unload|every cycle|SUnreclaim|VmallocUsed|module list|no kernel reports during|client loads with|wrong magic)|^$K cycles: kmemleak"
+	"^$K: ([0-9]+ load/unload|every cycle|SUnreclaim|VmallocUsed|module list|no kernel reports during the cycles|client loads with|wrong magic)|^$K cycles: kmemleak"
 expect_failure_says rel-died "reliability, the step it died in" \
 	"$K: magic=abc refused (-EINVAL)" \
 	'step magic-abc began but never finished .*the guest died'
