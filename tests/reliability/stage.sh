@@ -12,13 +12,13 @@
 #    the previous release), whose verdict must be modversions';
 #  - a Debian kernel with module.sig_enforce switched on refusing modules
 #    signed with a key it does not trust;
-# One boot a kernel does all of it (stress_kernel): two CPUs, the second
-# offline for the cycles, online for the race, and module.sig_enforce
-# switched on last.
 #  - all of it on the sanitizer kernel (tests/lib/sanitizer-kernel.sh:
 #    KASAN, UBSAN, kmemleak, lockdep, ...) with module.sig_enforce=1 and
 #    modules signed by the DKMS-style key it trusts, plus a kmemleak scan.
-# Any oops, warning or sanitizer report fails, and is shown.
+# One boot a kernel does all of it (stress_kernel): two CPUs, the second
+# offline for the cycles, online for the race, and module.sig_enforce
+# switched on last.  Any oops, warning or sanitizer report fails, and is
+# shown.
 #
 #   STRESS=1   10,000 cycles on the sanitizer kernel too, and a longer
 #              race
