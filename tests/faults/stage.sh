@@ -196,7 +196,7 @@ $(tail -n 30 "$_irl_log")"
 # .deb in its /tmp; prints its path.
 fresh_root() {
 	_fr=$work/$1
-	unpack_root "$root_tarball" "$_fr"
+	overlay_root "$root_tarball" "$_fr"
 	cp "$dist/$deb" "$_fr/tmp/"
 	echo "$_fr"
 }

@@ -270,8 +270,8 @@ prepare_root() {
 		give_up "$L: Debian root" "a $release root with dkms and two kernels" \
 			"debootstrap or apt-get failed (see above)"
 	fi
-	unpack_root "$root_tarball" "$root_a"
-	echo "root: $root_tarball ($(du -sm "$root_a" | cut -f1) MB unpacked)"
+	overlay_root "$root_tarball" "$root_a"
+	echo "root: $root_tarball ($(du -sm "$root_a" | cut -f1) MB)"
 	echo "its $(in_root "$root_a" dkms --version 2>&1)"
 }
 
@@ -377,7 +377,7 @@ step7_install_in_running_guest() {
 	# newest is 6.12: Debian 12's stock dkms postinst (3.0.10) would skip
 	# the middle one.  Debian 13's (3.2.2, autoinstall_all_kernels) would
 	# build for all three itself; the package must do no less there.
-	unpack_root "$root_tarball" "$root_b"
+	overlay_root "$root_tarball" "$root_b"
 	apt_step "$L 7: (set-up) apt-get install linux-image-$upgrade_kver linux-headers-$upgrade_kver" \
 		"$root_b" install "linux-image-$upgrade_kver" \
 		"linux-headers-$upgrade_kver"

@@ -153,7 +153,7 @@ prepare_root() {
 	root_ready=
 	find_root || return 0
 	remove_root "$root_dir"
-	unpack_root "$root_tarball" "$root_dir"
+	overlay_root "$root_tarball" "$root_dir"
 	echo "root: $root_tarball; $(in_root "$root_dir" dkms --version 2>&1)"
 	root_ready=1
 }
@@ -529,7 +529,7 @@ step5_rpm() {
 # header says; its exit status, summary and the test's output judged.
 step6_autopkgtest() {
 	remove_root "$root_dir"
-	unpack_root "$root_tarball" "$root_dir"
+	overlay_root "$root_tarball" "$root_dir"
 	rm -rf "$work/autopkgtest"
 	mkdir -p "$logs"
 	_at_status=0
@@ -600,7 +600,7 @@ make_testbed() {
 	_mt_tarball=$(testbed_root_tarball) || return 1
 	_mt_root=$work/testbed-root
 	remove_root "$_mt_root"
-	unpack_root "$_mt_tarball" "$_mt_root"
+	overlay_root "$_mt_tarball" "$_mt_root"
 	rm -rf "$1"
 	mkdir -p "$1"
 	ssh-keygen -q -t ed25519 -N '' -C lkm-stack-testbed -f "$1/id" >&2 ||

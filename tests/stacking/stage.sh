@@ -356,10 +356,10 @@ prepare_root() {
 			"debootstrap or apt-get failed (see above)"
 		return 0
 	fi
-	unpack_root "$root_tarball" "$root_one"
+	overlay_root "$root_tarball" "$root_one"
 	# sid runs step 1's one transaction only (see step_sid).
-	[ "$release" = sid ] || unpack_root "$root_tarball" "$root_seq"
-	echo "root: $root_tarball ($(du -sm "$root_one" | cut -f1) MB unpacked)"
+	[ "$release" = sid ] || overlay_root "$root_tarball" "$root_seq"
+	echo "root: $root_tarball ($(du -sm "$root_one" | cut -f1) MB)"
 	echo "its $(in_root "$root_one" dkms --version 2>&1)"
 	for dir in "$root_one" "$root_seq"; do
 		[ -d "$dir" ] || continue
@@ -668,7 +668,7 @@ run_release() {
 	section "stacking: lkm-stack-dkms and lkm-stack-addon-dkms in a Debian $release root"
 	select_kernels || return 0
 	root_ready=
-	timed stacking "$release: prepare (the cached root, unpacked)" prepare_root
+	timed stacking "$release: prepare (a copy of the cached root)" prepare_root
 	[ -n "$root_ready" ] || return 0
 	if [ "$release" = sid ]; then
 		timed stacking "$release: install, core upgrade" step_sid

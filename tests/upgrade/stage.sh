@@ -92,8 +92,8 @@ prepare() {
 		give_up "Debian root" "a bookworm root with dkms and two kernels" \
 			"debootstrap or apt-get failed (see above)"
 	fi
-	unpack_root "$root_tarball" "$root"
-	echo "root: $root_tarball ($(du -sm "$root" | cut -f1) MB unpacked)"
+	overlay_root "$root_tarball" "$root"
+	echo "root: $root_tarball ($(du -sm "$root" | cut -f1) MB)"
 	echo "its kernels: $old_kver $deb12_kver; linux-image-amd64 brings $meta_old_kver"
 }
 
