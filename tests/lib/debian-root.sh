@@ -290,9 +290,13 @@ root_tree() {
 			unpack_root "$1" "$_rt_tree.tmp" &&
 				mv "$_rt_tree.tmp" "$_rt_tree"
 		) 9>"$_rt_tree.lock" || return 1
-		# The trees of pruned tarballs go with them.
+		# The trees of pruned tarballs go with them, but for one that is
+		# an overlay's lower layer still (another stage's root, made
+		# before the tarball it came from was remade): its files would
+		# vanish under that root.  A later run deletes it.
 		for _rt_old in "${_rt_tree%/*}"/*.tree; do
-			[ -f "${_rt_old%.tree}.tar.zst" ] ||
+			[ ! -f "${_rt_old%.tree}.tar.zst" ] || continue
+			grep -qF "lowerdir=$_rt_old," /proc/mounts ||
 				rm -rf --one-file-system "$_rt_old" "$_rt_old.lock"
 		done
 	fi
