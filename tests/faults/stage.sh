@@ -25,7 +25,7 @@
 #            second kernel's build; the next boot: dpkg --audit names the
 #            package, "dpkg --configure -a", modprobe client_lkm works,
 #            and the host judges the disk as item 2's roots
-#            (expect_recovered).  About 7 minutes under TCG.
+#            (expect_recovered).
 #        1b  (1b@trixie in the default, about 7.5 minutes; Debian 12's 6)
 #            as 1a, cut once DKMS has installed the first kernel's
 #            modules and runs depmod for it (depmod slow as in 2b, see
