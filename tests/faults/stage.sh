@@ -143,7 +143,7 @@ faults_guest=$LKM_STACK_TOP/tests/faults/guest
 arch=$(uname -m)
 # The items the stage runs unless LKM_STACK_FAULTS names others (see the
 # top).
-FAULTS_DEFAULT="2 3 4 6 2@trixie 3@trixie 4@trixie 1@trixie 1b@trixie 1c@trixie"
+FAULTS_DEFAULT="2 3 4 6 2@trixie 3@trixie 4@trixie 1@trixie 1c@trixie 1 1c"
 # The tmpfs /var/lib/dkms gets in item 3, and what its filler leaves
 # free (see the top).
 FULL_DISK_SIZE=4m
@@ -401,7 +401,7 @@ power_cut_image() {
 	root_add_guest_scripts "$root" "$guest/init" "$guest/modprobe.sh" \
 		"$faults_guest/cut.sh" "$faults_guest/install-cut.sh" \
 		"$faults_guest/depmod-cut.sh" "$faults_guest/upgrade-cut.sh" \
-		"$faults_guest/recover.sh" \
+		"$faults_guest/recover-cut.sh" "$faults_guest/recover.sh" \
 		"$dist/$deb"
 	root_image "$root" "$pc_image"
 }
@@ -465,6 +465,15 @@ expect_disk_recovered() {
 	rmdir "$_edr"
 }
 
+# before_recovery PREFIX: what the guest of guest_log found before its
+# recovery, and that dpkg --audit named the package.
+before_recovery() {
+	echo "dpkg --audit before the recovery said: $(vm_step_output "$guest_log" audit-before 2>&1 | paste -sd ' ' -)"
+	echo "dkms status before the recovery: $(vm_step_output "$guest_log" dkms-status-before 2>&1 | paste -sd ';' -)"
+	expect_step_match "$1: before the recovery, dpkg --audit names lkm-stack-dkms" \
+		"$guest_log" audit-before '^ lkm-stack-dkms '
+}
+
 # item1_clean: item 1's root and image gone.
 item1_clean() {
 	rm -f "$pc_image"
@@ -475,7 +484,9 @@ item1_clean() {
 # the root NAME with the third kernel installed (and depmod slow where
 # SLOW_DEPMOD is set, as in killed_install), its image booted to
 # "apt-get install" the package and cut as cut_boot TESTS POINT KVER N
-# says; then the recovery and its checks, under PREFIX.
+# says; where CUT_RECOVERY is set (1a), the next boot's recovery cut in
+# its turn during depmod for KVER (cut_boot recover-cut depmod KVER);
+# then the recovery and its checks, under PREFIX.
 item1_install_cut() {
 	_pc=$2
 	root=$(fresh_root "$1")
@@ -490,14 +501,18 @@ item1_install_cut() {
 	[ -z "${SLOW_DEPMOD:-}" ] || slow_depmod "$root"
 	power_cut_image "$1"
 	cut_boot "$_pc" "$3" "$4" "$5" "${6:-}"
-	echo "recovery: dpkg --configure -a, in the next boot of the same disk"
+	if [ -n "${CUT_RECOVERY:-}" ]; then
+		echo "recovery: dpkg --configure -a, in the next boot of the same disk, itself cut once DKMS runs depmod for $5"
+		cut_boot "$_pc, then in its recovery's depmod" recover-cut depmod "$5"
+		before_recovery "$_pc, before the cut recovery"
+		echo "recovery: dpkg --configure -a again, in the third boot of the same disk"
+	else
+		echo "recovery: dpkg --configure -a, in the next boot of the same disk"
+	fi
 	VM_TIMEOUT=$INSTALL_BOOT_TIMEOUT VM_MEM=1G \
 		boot_guest "$_pc: the boot after the cut" "$pc_image" "$root" \
 		"$k1" recover,modprobe
-	echo "dpkg --audit before the recovery said: $(vm_step_output "$guest_log" audit-before 2>&1 | paste -sd ' ' -)"
-	echo "dkms status before the recovery: $(vm_step_output "$guest_log" dkms-status-before 2>&1 | paste -sd ';' -)"
-	expect_step_match "$_pc: before the recovery, dpkg --audit names lkm-stack-dkms" \
-		"$guest_log" audit-before '^ lkm-stack-dkms '
+	before_recovery "$_pc"
 	expect_step_status "$_pc: recovery: dpkg --configure -a succeeds" \
 		"$guest_log" recover 0
 	echo "the recovery said: $(recovery_said recover)"
@@ -511,7 +526,7 @@ item1_install_cut() {
 # DEBIAN_ROOT_SUITE (see run_item).
 power_cut() {
 	case $1 in
-	1) fault "1a$on_release: power cut during the second kernel's DKMS build (QEMU)" \
+	1) fault "1a$on_release: power cut during the second kernel's DKMS build, then during depmod in its recovery (QEMU)" \
 		item1a_install ;;
 	1b) fault "1b$on_release: power cut during depmod, the first kernel's modules installed (QEMU)" \
 		item1b_depmod ;;
@@ -527,10 +542,15 @@ root_name() {
 	echo "root-$1${on_release:+-${on_release# }}"
 }
 
+# item1a_install: a cut during the second kernel's build, and another
+# in the recovery's depmod for that kernel (1b's point, reached in a boot
+# fewer than 1b's own and two builds fewer than 1a and 1b apart).
 item1a_install() {
+	SLOW_DEPMOD=1 CUT_RECOVERY=1
 	item1_install_cut "$(root_name 1a)" \
 		"1a$on_release power cut in the second kernel's build" \
 		install-cut build "$k3" 2
+	SLOW_DEPMOD='' CUT_RECOVERY=''
 }
 
 # item1b_depmod: as 1a, cut once the first kernel's modules are installed

@@ -52,11 +52,16 @@ depmod_runs() {
 # announce_depmod: wait until DKMS has marked a kernel installed (its
 # kernel-KVER-ARCH link: the modules are copied into /lib/modules) and
 # runs depmod for it, then print the power cut's point, with what that
-# kernel's modules.dep says of client_lkm at that moment.
+# kernel's modules.dep says of client_lkm at that moment.  A kernel whose
+# link was there when the watch began is not one this command installs
+# (in a recovery: one the interrupted command finished, even if the
+# recovery builds it again), so it is passed over.
 announce_depmod() {
+	_ad_before=$(echo /var/lib/dkms/lkm-stack/kernel-*)
 	while sleep 0.2; do
 		for _ad_link in /var/lib/dkms/lkm-stack/kernel-*-"$(uname -m)"; do
 			[ -L "$_ad_link" ] || continue
+			case " $_ad_before " in *" $_ad_link "*) continue ;; esac
 			depmod_runs || continue
 			_ad_kernel=${_ad_link#/var/lib/dkms/lkm-stack/kernel-}
 			_ad_kernel=${_ad_kernel%-*}
