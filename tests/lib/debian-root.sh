@@ -337,7 +337,9 @@ link_root() {
 # remove_root unmounts ROOT and deletes ROOT.upper.  Where the host's
 # kernel has no overlay file system registered (/proc/filesystems), a
 # full unpack_root instead: mounting one would load a module into the
-# host's kernel.
+# host's kernel.  So too where the mount fails (an upper layer on a file
+# system overlay cannot use, such as one without the xattrs it needs),
+# with a line saying why: ROOT would be left an empty directory.
 overlay_root() {
 	if ! grep -qw overlay /proc/filesystems; then
 		unpack_root "$1" "$2"
@@ -345,9 +347,13 @@ overlay_root() {
 	fi
 	_or_tree=$(root_tree "$1") || return 1
 	mkdir -p "$2" "$2.upper/data" "$2.upper/work"
-	mount -t overlay overlay \
+	if ! _or_err=$(mount -t overlay overlay \
 		-o "lowerdir=$_or_tree,upperdir=$2.upper/data,workdir=$2.upper/work" \
-		"$2"
+		"$2" 2>&1); then
+		echo "overlay_root: mounting an overlay on $2 failed ($_or_err): unpacking $1 there instead" >&2
+		rm -rf --one-file-system "$2.upper"
+		unpack_root "$1" "$2"
+	fi
 }
 
 # prune_cache PATTERN KEEP: delete DEBIAN_ROOT_SUITE's cached roots

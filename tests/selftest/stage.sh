@@ -17,7 +17,9 @@
 # tests/lifecycle/stage.sh's check_boot and expect_modprobe_works, sourced
 # with LKM_STACK_JUDGE_ONLY=1 (so nothing of the stage runs) in a
 # subshell with its own results file.  This stage's own checks, named
-# "selftest: ...", are about what those judgements recorded.
+# "selftest: ...", are about what those judgements recorded.  Last, one
+# piece of tests/lib/debian-root.sh no stage reaches on a healthy host:
+# overlay_root when its mount fails (a stand-in mount, nothing mounted).
 #
 # shellcheck disable=SC2031 # the stages the judges source in subshells
 # set their own work and LKM_STACK_TOP; this file's are set once, first.
@@ -686,5 +688,31 @@ expect_failed lc-dep8 "lifecycle, a failing autopkgtest" \
 expect_failure_says lc-dep8 "lifecycle, a failing autopkgtest's check" \
 	"lifecycle 7c: stacked-load says: ok: rmmod core_lkm is refused: in use by: client_lkm" \
 	'FAIL: rmmod core_lkm is refused: in use by: client_lkm: expected a refusal'
+
+section "selftest: tests/lib/debian-root.sh's overlay_root when the overlay mount fails"
+# A throwaway tarball for a root, and a mount that fails as it does for
+# an upper layer on a file system overlay cannot use: the root must be
+# unpacked instead, not left an empty directory, and go without trace.
+mkdir -p "$work/ov/src/etc"
+echo selftest >"$work/ov/src/etc/marker"
+tar --zstd -C "$work/ov/src" -cf "$work/ov/root.tar.zst" .
+(
+	LKM_STACK_CACHE=$work/ov/cache
+	. "$LKM_STACK_TOP/tests/lib/debian-root.sh"
+	mount() {
+		echo "mount: $work/ov/root: wrong fs type, bad option (selftest)" >&2
+		return 32
+	}
+	said=$(overlay_root "$work/ov/root.tar.zst" "$work/ov/root" 2>&1) || true
+	expect_match "selftest: overlay_root says why it unpacks instead" \
+		'^overlay_root: mounting an overlay on .* failed \(mount: .*\(selftest\)\): unpacking ' \
+		"$said"
+	expect_eq "selftest: overlay_root's root has the tarball's files all the same" \
+		selftest "$(cat "$work/ov/root/etc/marker" 2>&1)"
+	unset -f mount
+	remove_root "$work/ov/root"
+	expect_empty "selftest: remove_root leaves nothing of that root" \
+		"$(ls -d "$work/ov/root" "$work/ov/root.upper" 2>/dev/null)"
+)
 
 [ "${LKM_STACK_SUITE:-}" ] || summary
