@@ -29,8 +29,11 @@
 #            third boot: dpkg --audit names the package again, "dpkg
 #            --configure -a", modprobe client_lkm works, and the host
 #            judges the disk as item 2's roots (expect_recovered).  Two
-#            cuts in one image cost a boot and about two builds fewer
-#            than 1a and 1b apart: 734 s against 965.
+#            cuts in one image cost a boot and two to three builds fewer
+#            than 1a and 1b apart (a recovery often rebuilds the kernel
+#            finished just before its cut, unreadable): 734 s beside Debian
+#            12's, 901 s in a warm run's lane beside stacking's builds,
+#            against 965 s for 1a and 1b apart in an earlier one.
 #        1b  (on request only: its point is reached in 1a's recovery)
 #            as 1a, cut once DKMS has installed the first kernel's
 #            modules and runs depmod for it in the install itself; the
