@@ -556,7 +556,7 @@ root_name() {
 
 # item1a_install: a cut during the second kernel's build, and another
 # in the recovery's depmod for that kernel (1b's point, reached in a boot
-# fewer than 1b's own and two builds fewer than 1a and 1b apart).
+# and two to three builds fewer than 1a and 1b apart: see the top).
 item1a_install() {
 	SLOW_DEPMOD=1 CUT_RECOVERY=1
 	item1_install_cut "$(root_name 1a)" \
